@@ -1,0 +1,721 @@
+"""The blocking MCP client."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from requests.auth import AuthBase
+from tenacity import Retrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_none
+
+from . import jsonrpc
+from ._version import __version__
+from .auth import as_auth
+from .engine import CancelToken, Engine, ProgressCallback
+from .errors import (
+    CapabilityNotSupported,
+    ClientClosedError,
+    ClientStateError,
+    MCPError,
+    ProtocolError,
+    UnsupportedProtocolVersion,
+)
+from .transports.base import SessionLost, Transport
+from .transports.streamable_http import StreamableHTTPTransport
+from .types import (
+    CallToolResult,
+    CompleteResult,
+    CreateMessageResult,
+    ElicitResult,
+    GetPromptResult,
+    Implementation,
+    InitializeResult,
+    ListPromptsResult,
+    ListResourcesResult,
+    ListResourceTemplatesResult,
+    ListToolsResult,
+    LoggingMessage,
+    Prompt,
+    ReadResourceResult,
+    Resource,
+    ResourceTemplate,
+    Root,
+    ServerCapabilities,
+    Tool,
+    WireType,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "LATEST_LEGACY_VERSION",
+    "LEGACY_VERSIONS",
+    "LOG_LEVELS",
+    "Client",
+    "RecoveryPolicy",
+]
+
+log = logging.getLogger("mcp_sync")
+server_log = logging.getLogger("mcp_sync.server")
+
+#: The legacy protocol revisions mcp_sync speaks, newest first.
+LEGACY_VERSIONS: Tuple[str, ...] = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0]
+
+#: Seconds a request may wait for its response unless the call says otherwise.
+DEFAULT_TIMEOUT = 60.0
+
+#: Logging levels of RFC 5424, as ``logging/setLevel`` takes them.
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+_PY_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "notice": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "alert": logging.CRITICAL,
+    "emergency": logging.CRITICAL,
+}
+
+# Stops a server that hands out new cursors forever.
+MAX_PAGES = 10_000
+
+R = TypeVar("R", bound=WireType)
+
+SamplingHandler = Callable[[Dict[str, Any]], Union[CreateMessageResult, Dict[str, Any]]]
+ElicitationHandler = Callable[[Dict[str, Any]], Union[ElicitResult, Dict[str, Any]]]
+RootsSpec = Union[Sequence[Union[str, Root]], Callable[[], Sequence[Union[str, Root]]]]
+
+
+class _Unset:
+    """The default of ``timeout=``: the client's own timeout. ``None`` means no timeout."""
+
+    def __repr__(self) -> str:
+        return "<client default>"
+
+
+_UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    """What to do when the server forgets the session: an immutable value.
+
+    ``max_reinitializations`` is how many fresh sessions one request may start (the spec
+    asks for a new session on HTTP 404; one attempt is enough, more would loop).
+    ``treat_400_as_expired`` also recovers on an HTTP 400 whose JSON-RPC error message
+    speaks of the session, as many servers answer a stale session that way.
+    """
+
+    max_reinitializations: int = 1
+    treat_400_as_expired: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_reinitializations < 0:
+            raise ValueError("max_reinitializations must be 0 or more")
+
+
+_NEW, _OPEN, _CLOSED = "new", "open", "closed"
+
+# Every live client, so a forked child can reset them (gunicorn --preload, Celery).
+_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_clients):
+        client._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _decode(cls: Type[R], data: Any, method: str) -> R:
+    try:
+        return cls.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"malformed result for {method}: {exc}") from None
+
+
+def _root_dict(root: Union[str, Root]) -> Dict[str, Any]:
+    if isinstance(root, str):
+        root = Root(uri=root)
+    if not isinstance(root, Root):
+        raise TypeError(f"a root must be a file:// URI string or a Root, not {type(root).__name__}")
+    if not root.uri.startswith("file://"):
+        raise ValueError(f"a root must be a file:// URI, got {root.uri!r}")
+    return root.to_dict()
+
+
+def _apply_elicitation_defaults(params: Mapping[str, Any], result: Dict[str, Any]) -> Dict[str, Any]:
+    """Fill fields the user left out with the schema's defaults (SEP-1034)."""
+    if result.get("action") != "accept":
+        return result
+    schema = params.get("requestedSchema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return result
+    content = dict(result.get("content") or {})
+    for name, prop in properties.items():
+        if name not in content and isinstance(prop, dict) and "default" in prop:
+            content[name] = prop["default"]
+    return {**result, "content": content}
+
+
+class Client:
+    """A blocking, thread-safe MCP client for one server.
+
+    ``Client(url)`` talks Streamable HTTP to ``url``. Use it as a context manager or
+    call :meth:`connect` and :meth:`close`; any method also connects on first use.
+    Many threads may share one client. ``protocol_version`` pins the version offered
+    in the handshake; ``timeout`` is the default seconds a request waits (``None``:
+    forever); handlers are plain callables that answer what the server asks.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        protocol_version: Optional[str] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        auth: Union[None, str, AuthBase] = None,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        max_timeout: Optional[float] = None,
+        reset_timeout_on_progress: bool = True,
+        connect_timeout: float = 10.0,
+        client_info: Optional[Union[Implementation, Mapping[str, Any]]] = None,
+        sampling_handler: Optional[SamplingHandler] = None,
+        sampling_tools: bool = False,
+        elicitation_handler: Optional[ElicitationHandler] = None,
+        roots: Optional[RootsSpec] = None,
+        logging_handler: Optional[Callable[[LoggingMessage], None]] = None,
+        notification_handler: Optional[Callable[[str, Dict[str, Any]], None]] = None,
+        on_session_reset: Optional[Callable[[Client], None]] = None,
+        recovery: RecoveryPolicy = RecoveryPolicy(),
+        listen: bool = True,
+        transport: Optional[Transport] = None,
+    ):
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+        if protocol_version is not None and protocol_version not in LEGACY_VERSIONS:
+            raise ValueError(
+                f"unknown protocol_version {protocol_version!r}; mcp_sync speaks {', '.join(LEGACY_VERSIONS)}"
+            )
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive, or None for no timeout")
+        self.url = url
+        self._requested_version = protocol_version or LATEST_LEGACY_VERSION
+        self._timeout = timeout
+        self._max_timeout = max_timeout
+        self._reset_on_progress = reset_timeout_on_progress
+        if client_info is None:
+            client_info = Implementation(name="mcp_sync", version=__version__)
+        elif not isinstance(client_info, Implementation):
+            client_info = Implementation.from_dict(dict(client_info))
+        self._client_info = client_info
+        self._sampling_handler = sampling_handler
+        self._sampling_tools = sampling_tools
+        self._elicitation_handler = elicitation_handler
+        self._roots = roots
+        if roots is not None and not callable(roots):
+            [_root_dict(r) for r in roots]  # fail early on a bad root
+        self._logging_handler = logging_handler
+        self._notification_handler = notification_handler
+        self._on_session_reset = on_session_reset
+        self._recovery = recovery
+        self._transport: Transport = transport or StreamableHTTPTransport(
+            url,
+            headers=dict(headers or {}),
+            auth=as_auth(auth),
+            connect_timeout=connect_timeout,
+            listen=listen,
+            on_listener_session_lost=self._listener_session_lost,
+        )
+        if isinstance(self._transport, StreamableHTTPTransport):
+            self._transport.treat_400_as_expired = recovery.treat_400_as_expired
+        self._engine = Engine(
+            self._transport,
+            request_handler=self._answer_server_request,
+            notification_handler=self._dispatch_notification,
+        )
+        self._transport.bind(self._engine.receive)
+        # Guards _state and serialises connect/close; taken by any caller thread.
+        self._life_lock = threading.RLock()
+        self._state = _NEW
+        # Serialises (re)initialization so N threads that find the session gone start one.
+        self._init_lock = threading.Lock()
+        self._init: Optional[InitializeResult] = None
+        # What a new session must restore: guarded by _restore_lock; caller threads touch it.
+        self._restore_lock = threading.Lock()
+        self._subscriptions: Dict[str, None] = {}
+        self._log_level: Optional[str] = None
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(SessionLost),
+            stop=stop_after_attempt(recovery.max_reinitializations + 1),
+            wait=wait_none(),
+            reraise=True,
+            before_sleep=self._before_resend,
+        )
+        _clients.add(self)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> Client:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<mcp_sync.Client {self.url} {self._state}>"
+
+    @property
+    def state(self) -> str:
+        """``"new"``, ``"open"`` or ``"closed"``."""
+        return self._state
+
+    def connect(self) -> Client:
+        """Run the handshake if it has not run yet; returns the client. Idempotent."""
+        if self._state == _OPEN:
+            return self
+        with self._life_lock:
+            if self._state == _CLOSED:
+                raise ClientClosedError("the client is closed; create a new Client")
+            if self._state == _NEW:
+                with self._init_lock:
+                    self._initialize()
+                self._state = _OPEN
+        return self
+
+    def close(self) -> None:
+        """End the session (DELETE), stop the listener and handler threads. Idempotent."""
+        with self._life_lock:
+            if self._state == _CLOSED:
+                return
+            self._state = _CLOSED
+        self._engine.close()
+        self._transport.close()
+        _clients.discard(self)
+
+    def _ensure_open(self) -> None:
+        if self._state != _OPEN:
+            if self._state == _CLOSED:
+                raise ClientClosedError("the client is closed; create a new Client")
+            self.connect()
+
+    # --- handshake and recovery -----------------------------------------------------------
+
+    def _capabilities(self) -> Dict[str, Any]:
+        caps: Dict[str, Any] = {}
+        if self._roots is not None:
+            caps["roots"] = {"listChanged": True}
+        if self._sampling_handler is not None:
+            caps["sampling"] = {"tools": {}} if self._sampling_tools else {}
+        if self._elicitation_handler is not None:
+            caps["elicitation"] = {"form": {}}
+        return caps
+
+    def _initialize(self, version: Optional[str] = None) -> None:
+        """The handshake; the caller holds ``_init_lock``."""
+        offered = version or self._requested_version
+        self._transport.begin_session()
+        params = {
+            "protocolVersion": offered,
+            "capabilities": self._capabilities(),
+            "clientInfo": self._client_info.to_dict(),
+        }
+        try:
+            raw = self._engine.request("initialize", params, timeout=self._timeout)
+        except MCPError as exc:
+            supported = exc.data.get("supported") if isinstance(exc.data, dict) else None
+            if version is None and exc.code == jsonrpc.INVALID_PARAMS and isinstance(supported, list):
+                mutual = [v for v in LEGACY_VERSIONS if v in supported]
+                if mutual:
+                    self._initialize(mutual[0])
+                    return
+            raise
+        result = _decode(InitializeResult, raw, "initialize")
+        if result.protocol_version not in LEGACY_VERSIONS:
+            self._transport.end_session()
+            raise UnsupportedProtocolVersion(result.protocol_version, LEGACY_VERSIONS)
+        self._transport.allow_batch = result.protocol_version == "2025-03-26"
+        self._init = result
+        self._transport.session_ready(result.protocol_version)
+        self._engine.notify("notifications/initialized", None, timeout=self._timeout)
+
+    def _before_resend(self, retry_state: RetryCallState) -> None:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, SessionLost):
+            self._reinitialize(exc.generation, exc.rule)
+
+    def _reinitialize(self, generation: int, rule: str) -> None:
+        """Start a new session unless another thread already replaced ``generation``."""
+        with self._init_lock:
+            if self._state == _CLOSED:
+                raise ClientClosedError("the client is closed")
+            if self._transport.generation != generation:
+                return  # another thread already started a new session
+            log.warning("mcp_sync: the server forgot the session (%s); starting a new one", rule)
+            self._initialize()
+        self._restore()
+        if self._on_session_reset is not None:
+            try:
+                self._on_session_reset(self)
+            except Exception:
+                log.exception("error in on_session_reset")
+
+    def _restore(self) -> None:
+        with self._restore_lock:
+            uris = list(self._subscriptions)
+            level = self._log_level
+        for uri in uris:
+            try:
+                self._engine.request("resources/subscribe", {"uri": uri}, timeout=self._timeout)
+            except Exception as exc:
+                log.warning("mcp_sync: could not renew the subscription to %s: %s", uri, exc)
+        if level is not None:
+            try:
+                self._engine.request("logging/setLevel", {"level": level}, timeout=self._timeout)
+            except Exception as exc:
+                log.warning("mcp_sync: could not restore the logging level: %s", exc)
+
+    def _listener_session_lost(self, generation: int) -> None:
+        """The GET stream got 404: confirm with a ping on the same session before acting."""
+        if self._state != _OPEN or self._transport.generation != generation:
+            return
+        try:
+            self._engine.request("ping", None, timeout=self._timeout)
+        except SessionLost as exc:
+            try:
+                self._reinitialize(exc.generation, "the GET stream and a ping both found the session gone")
+            except Exception as err:
+                log.warning("mcp_sync: could not start a new session: %s", err)
+        except Exception as exc:
+            log.debug("the ping confirming the session failed: %s", exc)
+        else:
+            log.info("mcp_sync: the server has no GET stream for this session; not listening")
+
+    def _reset_after_fork(self) -> None:
+        self._life_lock = threading.RLock()
+        self._init_lock = threading.Lock()
+        self._restore_lock = threading.Lock()
+        self._engine.reset_after_fork()
+        self._transport.reset_after_fork()
+
+    # --- what the server asks of us -------------------------------------------------------
+
+    def _answer_server_request(self, method: str, params: Dict[str, Any]) -> Any:
+        if method == "ping":
+            return {}
+        if method == "roots/list" and self._roots is not None:
+            roots = self._roots() if callable(self._roots) else self._roots
+            return {"roots": [_root_dict(r) for r in roots]}
+        if method == "sampling/createMessage" and self._sampling_handler is not None:
+            if not self._sampling_tools and ("tools" in params or "toolChoice" in params):
+                raise MCPError(jsonrpc.INVALID_PARAMS, "this client did not declare sampling.tools")
+            return _wire(self._sampling_handler(params))
+        if method == "elicitation/create" and self._elicitation_handler is not None:
+            mode = params.get("mode", "form")
+            if mode != "form":
+                raise MCPError(jsonrpc.INVALID_PARAMS, f"elicitation mode {mode!r} was not declared")
+            return _apply_elicitation_defaults(params, _wire(self._elicitation_handler(params)))
+        raise MCPError(jsonrpc.METHOD_NOT_FOUND, f"method not found: {method}")
+
+    def _dispatch_notification(self, method: str, params: Dict[str, Any]) -> None:
+        if method == "notifications/message":
+            try:
+                message = LoggingMessage.from_dict(params)
+            except (TypeError, ValueError):
+                log.warning("mcp_sync: dropping a malformed log message from the server")
+                return
+            if self._logging_handler is not None:
+                self._logging_handler(message)
+            else:
+                server_log.log(_PY_LEVELS.get(message.level, logging.INFO), "%s", message.data)
+            return
+        if self._notification_handler is not None:
+            self._notification_handler(method, params)
+
+    # --- sending --------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        params: Optional[Dict[str, Any]] = None,
+        *,
+        timeout: Any = _UNSET,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> Any:
+        self._ensure_open()
+        return self._retrying(
+            self._engine.request,
+            method,
+            params,
+            timeout=self._timeout if timeout is _UNSET else timeout,
+            max_timeout=self._max_timeout,
+            progress=progress,
+            reset_on_progress=self._reset_on_progress,
+            cancel=cancel,
+        )
+
+    def request(
+        self,
+        method: str,
+        params: Optional[Dict[str, Any]] = None,
+        *,
+        timeout: Any = _UNSET,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> Any:
+        """Send any request and return its raw ``result``; no capability check is made.
+
+        Raises :class:`~mcp_sync.MCPError` when the server answers with an error.
+        """
+        return self._call(method, params, timeout=timeout, progress=progress, cancel=cancel)
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        """Send any notification."""
+        self._ensure_open()
+        self._retrying(self._engine.notify, method, params, timeout=self._timeout)
+
+    def _require(self, capability: str, method: str, sub: Optional[str] = None) -> None:
+        caps = self.server_capabilities
+        value = getattr(caps, capability, None) if hasattr(caps, capability) else caps.extra.get(capability)
+        if value is None or (sub is not None and not (isinstance(value, dict) and value.get(sub))):
+            raise CapabilityNotSupported(capability if sub is None else f"{capability}.{sub}", method)
+
+    def _pages(
+        self, method: str, capability: str, cls: Type[R], cursor: Optional[str], timeout: Any
+    ) -> R:
+        self._ensure_open()
+        self._require(capability, method)
+        params = {"cursor": cursor} if cursor is not None else None
+        return _decode(cls, self._call(method, params, timeout=timeout), method)
+
+    def _collect(self, page: Callable[[Optional[str]], Any], field: str) -> List[Any]:
+        items: List[Any] = []
+        seen: Dict[str, None] = {}
+        cursor: Optional[str] = None
+        for _ in range(MAX_PAGES):
+            result = page(cursor)
+            items.extend(getattr(result, field))
+            cursor = result.next_cursor
+            if not cursor:
+                return items
+            if cursor in seen:
+                raise ProtocolError("the server repeated a pagination cursor; stopping to avoid a loop")
+            seen[cursor] = None
+        raise ProtocolError(f"the server kept paginating past {MAX_PAGES} pages")
+
+    # --- properties -----------------------------------------------------------------------
+
+    def _initialized(self) -> InitializeResult:
+        self._ensure_open()
+        assert self._init is not None
+        return self._init
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version the server chose."""
+        return self._initialized().protocol_version
+
+    @property
+    def server_info(self) -> Implementation:
+        """The server's name and version."""
+        return self._initialized().server_info
+
+    @property
+    def server_capabilities(self) -> ServerCapabilities:
+        """What the server declared it supports."""
+        return self._initialized().capabilities
+
+    @property
+    def instructions(self) -> Optional[str]:
+        """The server's usage instructions, if it sent any."""
+        return self._initialized().instructions
+
+    @property
+    def session_id(self) -> Optional[str]:
+        """The session id the server issued, or None. Treat it as a secret: don't log it."""
+        return self._transport.session_id
+
+    # --- tools ----------------------------------------------------------------------------
+
+    def list_tools_page(self, cursor: Optional[str] = None, *, timeout: Any = _UNSET) -> ListToolsResult:
+        """One page of ``tools/list``; pass the previous page's ``next_cursor`` to go on."""
+        return self._pages("tools/list", "tools", ListToolsResult, cursor, timeout)
+
+    def list_tools(self, *, timeout: Any = _UNSET) -> List[Tool]:
+        """Every tool, following cursors to the end."""
+        return self._collect(lambda c: self.list_tools_page(c, timeout=timeout), "tools")
+
+    def call_tool(
+        self,
+        name: str,
+        arguments: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Any = _UNSET,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> CallToolResult:
+        """Call a tool. A tool's own failure is a result with ``is_error``, not an exception.
+
+        ``progress(progress, total, message)`` receives progress notifications; each one
+        also restarts the timeout, up to the client's ``max_timeout``.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError("tool name must be a non-empty string")
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise TypeError(f"arguments must be a mapping, not {type(arguments).__name__}")
+        self._ensure_open()
+        self._require("tools", "tools/call")
+        params: Dict[str, Any] = {"name": name}
+        if arguments is not None:
+            params["arguments"] = dict(arguments)
+        raw = self._call("tools/call", params, timeout=timeout, progress=progress, cancel=cancel)
+        return _decode(CallToolResult, raw, "tools/call")
+
+    # --- resources ------------------------------------------------------------------------
+
+    def list_resources_page(self, cursor: Optional[str] = None, *, timeout: Any = _UNSET) -> ListResourcesResult:
+        """One page of ``resources/list``."""
+        return self._pages("resources/list", "resources", ListResourcesResult, cursor, timeout)
+
+    def list_resources(self, *, timeout: Any = _UNSET) -> List[Resource]:
+        """Every resource, following cursors to the end."""
+        return self._collect(lambda c: self.list_resources_page(c, timeout=timeout), "resources")
+
+    def list_resource_templates_page(
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+    ) -> ListResourceTemplatesResult:
+        """One page of ``resources/templates/list``."""
+        return self._pages("resources/templates/list", "resources", ListResourceTemplatesResult, cursor, timeout)
+
+    def list_resource_templates(self, *, timeout: Any = _UNSET) -> List[ResourceTemplate]:
+        """Every resource template, following cursors to the end."""
+        return self._collect(lambda c: self.list_resource_templates_page(c, timeout=timeout), "resource_templates")
+
+    def read_resource(self, uri: str, *, timeout: Any = _UNSET) -> ReadResourceResult:
+        """Read a resource by URI."""
+        if not isinstance(uri, str) or not uri:
+            raise ValueError("uri must be a non-empty string")
+        self._ensure_open()
+        self._require("resources", "resources/read")
+        return _decode(ReadResourceResult, self._call("resources/read", {"uri": uri}, timeout=timeout), "resources/read")
+
+    def subscribe_resource(self, uri: str) -> None:
+        """Ask for ``notifications/resources/updated`` about ``uri``; renewed on a new session."""
+        self._ensure_open()
+        self._require("resources", "resources/subscribe", "subscribe")
+        self._call("resources/subscribe", {"uri": uri})
+        with self._restore_lock:
+            self._subscriptions[uri] = None
+
+    def unsubscribe_resource(self, uri: str) -> None:
+        """Stop the notifications about ``uri``."""
+        self._ensure_open()
+        self._require("resources", "resources/unsubscribe", "subscribe")
+        with self._restore_lock:
+            self._subscriptions.pop(uri, None)
+        self._call("resources/unsubscribe", {"uri": uri})
+
+    # --- prompts --------------------------------------------------------------------------
+
+    def list_prompts_page(self, cursor: Optional[str] = None, *, timeout: Any = _UNSET) -> ListPromptsResult:
+        """One page of ``prompts/list``."""
+        return self._pages("prompts/list", "prompts", ListPromptsResult, cursor, timeout)
+
+    def list_prompts(self, *, timeout: Any = _UNSET) -> List[Prompt]:
+        """Every prompt, following cursors to the end."""
+        return self._collect(lambda c: self.list_prompts_page(c, timeout=timeout), "prompts")
+
+    def get_prompt(
+        self, name: str, arguments: Optional[Mapping[str, str]] = None, *, timeout: Any = _UNSET
+    ) -> GetPromptResult:
+        """Get a prompt, filled in with ``arguments``."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("prompt name must be a non-empty string")
+        self._ensure_open()
+        self._require("prompts", "prompts/get")
+        params: Dict[str, Any] = {"name": name}
+        if arguments is not None:
+            params["arguments"] = dict(arguments)
+        return _decode(GetPromptResult, self._call("prompts/get", params, timeout=timeout), "prompts/get")
+
+    # --- utilities ------------------------------------------------------------------------
+
+    def complete(
+        self,
+        ref: Mapping[str, Any],
+        argument: Union[Mapping[str, Any], Tuple[str, str]],
+        context: Optional[Mapping[str, str]] = None,
+        *,
+        timeout: Any = _UNSET,
+    ) -> CompleteResult:
+        """Ask for completions of ``argument`` (``{"name", "value"}`` or a pair).
+
+        ``ref`` is ``{"type": "ref/prompt", "name": ...}`` or ``{"type": "ref/resource",
+        "uri": ...}``; ``context`` maps the names of arguments already chosen to their values.
+        """
+        if isinstance(argument, tuple):
+            argument = {"name": argument[0], "value": argument[1]}
+        if not isinstance(ref, Mapping) or ref.get("type") not in ("ref/prompt", "ref/resource"):
+            raise ValueError('ref must be {"type": "ref/prompt", "name": ...} or {"type": "ref/resource", "uri": ...}')
+        self._ensure_open()
+        self._require("completions", "completion/complete")
+        params: Dict[str, Any] = {"ref": dict(ref), "argument": dict(argument)}
+        if context is not None:
+            params["context"] = {"arguments": dict(context)}
+        return _decode(CompleteResult, self._call("completion/complete", params, timeout=timeout), "completion/complete")
+
+    def set_logging_level(self, level: str) -> None:
+        """Ask the server to send log messages at ``level`` and above; renewed on a new session."""
+        if level not in LOG_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
+        self._ensure_open()
+        self._require("logging", "logging/setLevel")
+        self._call("logging/setLevel", {"level": level})
+        with self._restore_lock:
+            self._log_level = level
+
+    def ping(self, *, timeout: Any = _UNSET) -> None:
+        """Check the server answers."""
+        self._call("ping", None, timeout=timeout)
+
+    def set_roots(self, roots: RootsSpec) -> None:
+        """Replace the roots and tell the server they changed."""
+        if self._roots is None:
+            raise ClientStateError("roots can only be changed on a client created with roots=")
+        if not callable(roots):
+            [_root_dict(r) for r in roots]
+        self._roots = roots
+        if self._state == _OPEN:
+            self.notify("notifications/roots/list_changed")
+
+
+def _wire(result: Any) -> Any:
+    if isinstance(result, WireType):
+        return result.to_dict()
+    if isinstance(result, dict):
+        return result
+    raise TypeError(f"a handler must return a result dataclass or a dict, not {type(result).__name__}")
+

@@ -1,0 +1,513 @@
+"""The JSON-RPC engine: request ids, pending requests, dispatch, timeouts, cancellation.
+
+It knows nothing about HTTP. A transport carries messages both ways: the engine
+hands it each outgoing request together with its :class:`Call`, and the transport
+feeds every message it reads, on whatever thread reads it, to :meth:`Engine.receive`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
+
+from . import jsonrpc
+from ._workers import Workers
+from .errors import (
+    ClientClosedError,
+    MCPError,
+    MCPSyncError,
+    ProtocolError,
+    RequestCancelled,
+    RequestTimeout,
+)
+from .jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
+
+if TYPE_CHECKING:
+    from .transports.base import Transport
+
+__all__ = ["Call", "CancelToken", "Engine", "ProgressCallback"]
+
+log = logging.getLogger("mcp_sync")
+
+#: ``progress(progress, total, message)``, called for each progress notification of a request.
+ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
+
+#: ``handler(method, params) -> result dict``; raises :class:`MCPError` to answer with an error.
+RequestHandler = Callable[[str, Dict[str, Any]], Any]
+
+#: ``handler(method, params)`` for notifications other than progress and cancelled.
+NotificationHandler = Callable[[str, Dict[str, Any]], None]
+
+# How long a cancellation notice may take to send; it is best effort.
+_CANCEL_NOTICE_TIMEOUT = 5.0
+
+
+class CancelToken:
+    """Cancels requests from another thread: pass it as ``cancel=`` and call :meth:`cancel`.
+
+    Cancelling sends ``notifications/cancelled`` for each request bound to the token and
+    makes the waiting call raise :class:`~mcp_sync.RequestCancelled`. A token stays
+    cancelled: a request started with a cancelled token fails at once.
+    """
+
+    def __init__(self) -> None:
+        # Guards _reason, _cancelled and _calls; touched by callers and the cancelling thread.
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._reason: Optional[str] = None
+        self._calls: Set[Call] = set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    @property
+    def reason(self) -> Optional[str]:
+        return self._reason
+
+    def cancel(self, reason: Optional[str] = None) -> None:
+        """Cancel every request bound to this token, now and later. Idempotent."""
+        with self._lock:
+            if self._cancelled:
+                return
+            self._cancelled = True
+            self._reason = reason
+            calls = list(self._calls)
+        for call in calls:
+            call.interrupt(Call.CANCELLED)
+
+    def _bind(self, call: Call) -> bool:
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._calls.add(call)
+            return True
+
+    def _unbind(self, call: Call) -> None:
+        with self._lock:
+            self._calls.discard(call)
+
+
+class Call:
+    """One outgoing request while it waits for its response.
+
+    The transport reads ``read_timeout`` for socket reads, calls :meth:`check` between
+    chunks, and registers with :meth:`set_abort` how to break a blocked read, so that
+    a timeout or a cancel from another thread takes effect at once.
+    """
+
+    PENDING, DONE, CANCELLED, TIMED_OUT, FAILED = range(5)
+
+    __slots__ = (
+        "_abort",
+        "_cond",
+        "_inbox",
+        "_owner",
+        "deadline",
+        "error",
+        "hard_deadline",
+        "id",
+        "method",
+        "progress",
+        "read_timeout",
+        "reset_on_progress",
+        "result",
+        "state",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        id: RequestId,
+        method: str,
+        timeout: Optional[float],
+        max_timeout: Optional[float],
+        progress: Optional[ProgressCallback],
+        reset_on_progress: bool,
+    ):
+        now = time.monotonic()
+        self.id = id
+        self.method = method
+        self.timeout = timeout
+        self.read_timeout = timeout
+        self.deadline = None if timeout is None else now + timeout
+        self.hard_deadline = None if max_timeout is None else now + max(max_timeout, timeout or 0)
+        self.progress = progress
+        self.reset_on_progress = reset_on_progress
+        self.state = Call.PENDING
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
+        # Guards state, result, error, deadline and _inbox; the caller waits on it while
+        # reading threads deliver into it.
+        self._cond = threading.Condition(threading.Lock())
+        self._inbox: List[Callable[[], None]] = []
+        self._owner = threading.get_ident()
+        self._abort: Optional[Callable[[], None]] = None
+
+    @property
+    def done(self) -> bool:
+        return self.state != Call.PENDING
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left before the deadline, or None for no timeout."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        """Raise :class:`CallInterrupted` if the call was cancelled or its time ran out."""
+        if self.state == Call.PENDING and self.deadline is not None and time.monotonic() >= self.deadline:
+            self.interrupt(Call.TIMED_OUT)
+        if self.state in (Call.CANCELLED, Call.TIMED_OUT):
+            raise CallInterrupted(self.state)
+
+    def set_abort(self, abort: Optional[Callable[[], None]]) -> None:
+        """Register how to break the transport's blocked read (None to unregister)."""
+        self._abort = abort
+
+    def interrupt(self, state: int) -> None:
+        """Mark the call cancelled or timed out and break any read it is blocked in."""
+        with self._cond:
+            if self.state != Call.PENDING:
+                return
+            self.state = state
+            self._cond.notify_all()
+        self.abort_read()
+
+    def abort_read(self) -> None:
+        """Break the transport's blocked read, when another thread than the caller asks."""
+        abort = self._abort
+        if abort is not None and threading.get_ident() != self._owner:
+            try:
+                abort()
+            except Exception:  # best effort: the read timeout still bounds the wait
+                log.debug("aborting the read of %s failed", self.method, exc_info=True)
+
+    def complete(self, result: Any = None, error: Optional[BaseException] = None) -> bool:
+        """Deliver the outcome; False if the call had already finished (a late response)."""
+        with self._cond:
+            if self.state != Call.PENDING:
+                return False
+            self.result = result
+            self.error = error
+            self.state = Call.FAILED if error is not None else Call.DONE
+            self._cond.notify_all()
+            return True
+
+    def on_progress(self, progress: float, total: Optional[float], message: Optional[str]) -> None:
+        callback = self.progress
+        with self._cond:
+            if self.state != Call.PENDING:
+                return
+            if self.reset_on_progress and self.timeout is not None:
+                deadline = time.monotonic() + self.timeout
+                if self.hard_deadline is not None:
+                    deadline = min(deadline, self.hard_deadline)
+                self.deadline = deadline
+            if callback is None:
+                return
+            if threading.get_ident() != self._owner:
+                # Another thread read it: the caller runs it, so progress reaches the
+                # user in order and before the result, and no reader is blocked.
+                self._inbox.append(lambda: callback(progress, total, message))
+                self._cond.notify_all()
+                return
+        _run_progress(callback, progress, total, message)
+
+    def wait(self) -> None:
+        """Block the calling (owner) thread until the call finishes or its deadline passes."""
+        cond = self._cond
+        while True:
+            with cond:
+                inbox, self._inbox = self._inbox, []
+                if not inbox:
+                    if self.state != Call.PENDING:
+                        return
+                    remaining = self.remaining()
+                    if remaining is not None and remaining <= 0:
+                        self.state = Call.TIMED_OUT
+                        return
+                    cond.wait(remaining)
+                    continue
+            for job in inbox:
+                job()
+
+    def drain(self) -> None:
+        """Run progress callbacks that other threads queued for the caller."""
+        with self._cond:
+            inbox, self._inbox = self._inbox, []
+        for job in inbox:
+            job()
+
+
+def _run_progress(callback: ProgressCallback, progress: float, total: Optional[float], message: Optional[str]) -> None:
+    try:
+        callback(progress, total, message)
+    except Exception:
+        log.exception("error in a progress callback")
+
+
+class CallInterrupted(Exception):
+    """Internal: a transport's read stopped because its call was cancelled or timed out."""
+
+    def __init__(self, state: int):
+        self.state = state
+        super().__init__("call interrupted")
+
+
+class StreamTimeout(Exception):
+    """Internal: a transport read waited ``read_timeout`` seconds and got nothing."""
+
+
+class _Inbound:
+    """A request the server sent us, while its handler runs."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+
+class Engine:
+    """Correlates requests and responses and dispatches what the server sends.
+
+    Thread-safe: any number of threads may call :meth:`request` at once, and any
+    number of reading threads may call :meth:`receive`.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        request_handler: RequestHandler,
+        notification_handler: NotificationHandler,
+        handler_threads: int = 4,
+    ):
+        self.transport = transport
+        self._request_handler = request_handler
+        self._notification_handler = notification_handler
+        # Request ids: next() on itertools.count is atomic, so no lock is needed. Ids keep
+        # counting across re-initialization, so an id is never reused on a connection.
+        self._ids = itertools.count(1)
+        # Guards _pending, _progress_calls, _inbound and _closed; touched by callers,
+        # reading threads and handler threads.
+        self._lock = threading.Lock()
+        self._pending: Dict[RequestId, Call] = {}
+        self._progress_calls: Dict[Any, Call] = {}
+        self._inbound: Dict[RequestId, _Inbound] = {}
+        self._closed = False
+        # Server requests run here, concurrently; notifications run on one thread, in order.
+        self._handlers = Workers("handler", handler_threads)
+        self._notifier = Workers("notify", 1)
+
+    # --- outgoing -------------------------------------------------------------------------
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def request(
+        self,
+        method: str,
+        params: Optional[Dict[str, Any]] = None,
+        *,
+        timeout: Optional[float],
+        max_timeout: Optional[float] = None,
+        progress: Optional[ProgressCallback] = None,
+        reset_on_progress: bool = True,
+        cancel: Optional[CancelToken] = None,
+    ) -> Any:
+        """Send a request and return its ``result``, blocking the calling thread.
+
+        Raises :class:`MCPError` for an error response, :class:`RequestTimeout` when
+        no response came in time, :class:`RequestCancelled` when ``cancel`` fired, and
+        the transport's errors as they are.
+        """
+        call = Call(self.next_id(), method, timeout, max_timeout, progress, reset_on_progress)
+        if progress is not None:
+            meta = dict((params or {}).get("_meta") or {})
+            meta["progressToken"] = call.id
+            params = dict(params or {})
+            params["_meta"] = meta
+        message = jsonrpc.request(call.id, method, params)
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("the client is closed")
+            self._pending[call.id] = call
+            if progress is not None:
+                self._progress_calls[call.id] = call
+        if cancel is not None and not cancel._bind(call):
+            self._forget(call)
+            raise RequestCancelled(method, cancel.reason)
+        try:
+            try:
+                self.transport.send_request(message, call)
+                call.wait()
+            except CallInterrupted:
+                pass
+            except StreamTimeout:
+                call.interrupt(Call.TIMED_OUT)
+            except BaseException:
+                if not call.done:
+                    raise
+            call.drain()
+            return self._outcome(call, cancel)
+        finally:
+            self._forget(call)
+            if cancel is not None:
+                cancel._unbind(call)
+
+    def _outcome(self, call: Call, cancel: Optional[CancelToken]) -> Any:
+        state = call.state
+        if state == Call.DONE:
+            return call.result
+        if state == Call.FAILED:
+            assert call.error is not None
+            raise call.error
+        if state == Call.CANCELLED:
+            reason = cancel.reason if cancel is not None else None
+            self._send_cancel(call, reason or "cancelled by the client")
+            raise RequestCancelled(call.method, reason)
+        self._send_cancel(call, "timed out")
+        raise RequestTimeout(call.method, call.timeout or 0.0)
+
+    def _forget(self, call: Call) -> None:
+        with self._lock:
+            self._pending.pop(call.id, None)
+            self._progress_calls.pop(call.id, None)
+
+    def _send_cancel(self, call: Call, reason: str) -> None:
+        if call.method == "initialize":
+            return  # the spec forbids cancelling initialize
+        try:
+            self.transport.send_message(
+                jsonrpc.notification("notifications/cancelled", {"requestId": call.id, "reason": reason}),
+                timeout=_CANCEL_NOTICE_TIMEOUT,
+            )
+        except Exception as exc:  # best effort: the caller gets its timeout either way
+            log.debug("could not send notifications/cancelled for %s: %s", call.method, exc)
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None, *, timeout: Optional[float]) -> None:
+        """Send a notification."""
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        self.transport.send_message(jsonrpc.notification(method, params), timeout=timeout)
+
+    # --- incoming -------------------------------------------------------------------------
+
+    def receive(self, message: Message, origin: Optional[Call] = None) -> None:
+        """Take one message the transport read. ``origin`` is the call whose stream carried it."""
+        if isinstance(message, (Response, ErrorResponse)):
+            self._receive_response(message, origin)
+        elif isinstance(message, Notification):
+            self._receive_notification(message)
+        else:
+            self._receive_request(message)
+
+    def _receive_response(self, message: Any, origin: Optional[Call]) -> None:
+        with self._lock:
+            call = self._pending.get(message.id) if message.id is not None else origin
+        if call is None:
+            log.debug("dropping a response to unknown or finished request id %r", message.id)
+            return
+        if isinstance(message, Response):
+            delivered = call.complete(result=message.result)
+        else:
+            delivered = call.complete(
+                error=MCPError(message.code, message.message, message.data, method=call.method)
+            )
+        if not delivered:
+            log.debug("dropping a late response to %s (id %r)", call.method, message.id)
+
+    def _receive_notification(self, message: Notification) -> None:
+        params = message.params or {}
+        if message.method == "notifications/progress":
+            with self._lock:
+                call = self._progress_calls.get(params.get("progressToken"))
+            if call is None:
+                log.debug("dropping progress for an unknown token")
+                return
+            progress = params.get("progress")
+            if not isinstance(progress, (int, float)):
+                log.warning("dropping a progress notification without a numeric progress")
+                return
+            total = params.get("total")
+            message_text = params.get("message")
+            call.on_progress(
+                progress,
+                total if isinstance(total, (int, float)) else None,
+                message_text if isinstance(message_text, str) else None,
+            )
+            return
+        if message.method == "notifications/cancelled":
+            with self._lock:
+                inbound = self._inbound.get(params.get("requestId"))  # type: ignore[arg-type]
+            if inbound is not None:
+                inbound.cancelled = True
+                log.info("server cancelled its request %r: %s", params.get("requestId"), params.get("reason"))
+        handler = self._notification_handler
+        method = message.method
+        self._notifier.submit(lambda: handler(method, params))
+
+    def _receive_request(self, message: Request) -> None:
+        inbound = _Inbound()
+        with self._lock:
+            if self._closed:
+                return
+            self._inbound[message.id] = inbound
+        self._handlers.submit(lambda: self._answer(message, inbound))
+
+    def _answer(self, message: Request, inbound: _Inbound) -> None:
+        try:
+            result = self._request_handler(message.method, message.params or {})
+            reply = jsonrpc.response(message.id, result)
+        except MCPError as exc:
+            reply = jsonrpc.error_response(message.id, exc.code, exc.message, exc.data)
+        except Exception:
+            log.exception("the handler for the server's %s request failed", message.method)
+            reply = jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "client handler failed")
+        finally:
+            with self._lock:
+                self._inbound.pop(message.id, None)
+        if inbound.cancelled:
+            log.debug("not answering %s: the server cancelled it", message.method)
+            return
+        try:
+            self.transport.send_message(reply, timeout=_CANCEL_NOTICE_TIMEOUT * 6)
+        except MCPSyncError as exc:
+            log.warning("could not send the answer to the server's %s request: %s", message.method, exc)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def fail_pending(self, error: MCPSyncError) -> None:
+        """Fail every waiting request with ``error`` (used when the connection is lost for good)."""
+        with self._lock:
+            calls = list(self._pending.values())
+        for call in calls:
+            if call.complete(error=error):
+                call.abort_read()
+
+    def close(self) -> None:
+        """Fail waiting requests with :class:`ClientClosedError` and join the handler threads."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            calls = list(self._pending.values())
+        for call in calls:
+            call.complete(error=ClientClosedError("the client was closed while the request waited"))
+            call.abort_read()
+        self._handlers.close()
+        self._notifier.close()
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: drop the parent's pending requests, locks and threads."""
+        self._lock = threading.Lock()
+        self._pending = {}
+        self._progress_calls = {}
+        self._inbound = {}
+        self._handlers.reset_after_fork()
+        self._notifier.reset_after_fork()
+

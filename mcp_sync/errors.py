@@ -1,0 +1,151 @@
+"""The mcp_sync exception tree.
+
+Every exception mcp_sync raises derives from :class:`MCPSyncError`. Each class
+name says what went wrong, and each instance carries what a caller needs to act
+on it (a JSON-RPC code, an HTTP status, a short excerpt of the body) and never a
+secret such as a token or a session id.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+__all__ = [
+    "CapabilityNotSupported",
+    "ClientClosedError",
+    "ClientStateError",
+    "HTTPStatusError",
+    "MCPError",
+    "MCPSyncError",
+    "ProtocolError",
+    "RequestCancelled",
+    "RequestTimeout",
+    "SessionExpiredError",
+    "TransportError",
+    "UnsupportedProtocolVersion",
+    "excerpt",
+]
+
+#: How many characters of a server's body an exception keeps.
+EXCERPT_LENGTH = 200
+
+
+def excerpt(body: Any, limit: int = EXCERPT_LENGTH) -> str:
+    """Return a short, printable excerpt of ``body`` (bytes or str) for error messages."""
+    if body is None:
+        return ""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        text = bytes(body[: limit * 4]).decode("utf-8", "replace")
+    else:
+        text = str(body)
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class MCPSyncError(Exception):
+    """Base class of every exception raised by mcp_sync."""
+
+
+class ClientStateError(MCPSyncError):
+    """The client is not in a state that allows the operation (for example, not connected)."""
+
+
+class ClientClosedError(ClientStateError):
+    """The client was closed; create a new one to talk to the server again."""
+
+
+class MCPError(MCPSyncError):
+    """The server answered a request with a JSON-RPC error.
+
+    ``code``, ``message`` and ``data`` are the fields of the error object.
+    """
+
+    def __init__(self, code: int, message: str, data: Any = None, *, method: Optional[str] = None):
+        self.code = code
+        self.message = message
+        self.data = data
+        self.method = method
+        where = f" (to {method})" if method else ""
+        super().__init__(f"server error {code}{where}: {message}")
+
+
+class TransportError(MCPSyncError):
+    """The message could not be carried: a connection failed, or a stream broke."""
+
+
+class HTTPStatusError(TransportError):
+    """The server answered with an HTTP status mcp_sync cannot use.
+
+    ``status`` is the HTTP status code and ``body_excerpt`` the start of the body.
+    """
+
+    def __init__(self, status: int, body_excerpt: str = "", *, method: Optional[str] = None):
+        self.status = status
+        self.body_excerpt = body_excerpt
+        self.method = method
+        where = f" to {method}" if method else ""
+        tail = f": {body_excerpt}" if body_excerpt else ""
+        super().__init__(f"HTTP {status}{where}{tail}")
+
+
+class SessionExpiredError(TransportError):
+    """The server forgot the session, and starting a new one did not help.
+
+    mcp_sync re-initializes once on its own when a session expires; this is raised
+    only when the request fails again on the fresh session, or when recovery was
+    turned off.
+    """
+
+    def __init__(self, message: str, *, status: Optional[int] = None, body_excerpt: str = ""):
+        self.status = status
+        self.body_excerpt = body_excerpt
+        super().__init__(message)
+
+
+class RequestTimeout(MCPSyncError, TimeoutError):
+    """No response arrived in time; mcp_sync told the server it cancelled the request."""
+
+    def __init__(self, method: str, timeout: float):
+        self.method = method
+        self.timeout = timeout
+        super().__init__(f"{method} got no response within {timeout:g} s")
+
+
+class RequestCancelled(MCPSyncError):
+    """The request was cancelled through its :class:`~mcp_sync.CancelToken`."""
+
+    def __init__(self, method: str, reason: Optional[str] = None):
+        self.method = method
+        self.reason = reason
+        super().__init__(f"{method} was cancelled" + (f": {reason}" if reason else ""))
+
+
+class ProtocolError(MCPSyncError):
+    """The server broke the protocol: malformed JSON, a malformed stream, a wrong message shape."""
+
+    def __init__(self, message: str, *, body_excerpt: str = ""):
+        self.body_excerpt = body_excerpt
+        super().__init__(message + (f": {body_excerpt}" if body_excerpt else ""))
+
+
+class UnsupportedProtocolVersion(ProtocolError):
+    """The server chose a protocol version this client does not speak.
+
+    ``version`` is what the server proposed; ``supported`` lists what mcp_sync speaks.
+    """
+
+    def __init__(self, version: Any, supported: "tuple[str, ...]"):
+        self.version = version
+        self.supported = supported
+        super().__init__(
+            f"server chose protocol version {version!r}; mcp_sync speaks {', '.join(supported)}"
+        )
+
+
+class CapabilityNotSupported(MCPSyncError):
+    """The server did not declare the capability this call needs, so it was not sent."""
+
+    def __init__(self, capability: str, method: str):
+        self.capability = capability
+        self.method = method
+        super().__init__(f"{method} needs the server capability {capability!r}, which it did not declare")

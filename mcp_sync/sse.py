@@ -1,0 +1,114 @@
+"""Server-sent events: pure framing over an iterable of byte chunks, with no I/O.
+
+sseclient-py stitches the chunks into event blocks; mcp_sync reads the fields of
+each block itself, because the MCP streams need what sseclient-py drops or bends:
+an ``id`` or ``retry`` on an event without data (the priming event of 2025-11-25
+and reconnect hints), ``retry`` as a number, a byte-order mark only at the very
+start, strict UTF-8, and no half-received event at the end of a stream.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, List, Optional
+
+from .errors import ProtocolError
+
+try:
+    from sseclient import SSEClient as _SSEClient
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("mcp_sync needs the sseclient-py package (pip install sseclient-py)") from exc
+
+if not hasattr(_SSEClient, "_read"):  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the installed 'sseclient' module is not sseclient-py; "
+        "uninstall the unrelated 'sseclient' package and install sseclient-py"
+    )
+
+__all__ = ["SSEEvent", "iter_sse"]
+
+_BOM = b"\xef\xbb\xbf"
+_BLOCK_ENDS = (b"\r\r", b"\n\n", b"\r\n\r\n")
+
+
+class SSEEvent:
+    """One event block: ``data`` is None when the block carried no data field."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(self, event: str, data: Optional[str], id: Optional[str], retry: Optional[int]):
+        self.event = event
+        self.data = data
+        self.id = id
+        self.retry = retry
+
+    def __repr__(self) -> str:
+        size = "no data" if self.data is None else f"{len(self.data)} chars"
+        return f"SSEEvent(event={self.event!r}, id={self.id!r}, retry={self.retry!r}, {size})"
+
+
+def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    # The event-stream spec allows one BOM, at the start of the stream only; it may
+    # even arrive split over the first chunks.
+    head = b""
+    it = iter(chunks)
+    for chunk in it:
+        head += chunk
+        if len(head) >= len(_BOM) or not _BOM.startswith(head):
+            break
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    if head:
+        yield head
+    yield from it
+
+
+def _parse_block(block: bytes) -> Optional[SSEEvent]:
+    event = "message"
+    data: Optional[List[str]] = None
+    event_id: Optional[str] = None
+    retry: Optional[int] = None
+    seen = False
+    for raw_line in block.splitlines():
+        if not raw_line or raw_line.startswith(b":"):
+            continue
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("event stream is not valid UTF-8") from None
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            if data is None:
+                data = []
+            data.append(value)
+        elif name == "event":
+            event = value or "message"
+        elif name == "id":
+            if "\x00" not in value:
+                event_id = value
+        elif name == "retry":
+            if value.isdigit():
+                retry = int(value)
+        else:
+            continue
+        seen = True
+    if not seen:
+        return None
+    return SSEEvent(event, None if data is None else "\n".join(data), event_id, retry)
+
+
+def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
+    """Yield the events of an event stream given as byte chunks split anywhere.
+
+    Blocks with only comments are skipped; an event cut off by the end of the stream
+    is dropped, as the event-stream spec says. Raises :class:`~mcp_sync.ProtocolError`
+    on bytes that are not UTF-8.
+    """
+    framer = _SSEClient(_without_bom(chunks))
+    for block in framer._read():
+        if not block.endswith(_BLOCK_ENDS):
+            return  # the stream ended in the middle of an event
+        parsed = _parse_block(block)
+        if parsed is not None:
+            yield parsed

@@ -1,0 +1,79 @@
+"""The one small interface every transport implements."""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+
+from ..errors import SessionExpiredError
+from ..jsonrpc import Message
+
+if TYPE_CHECKING:
+    from ..engine import Call
+
+__all__ = ["MessageSink", "SessionLost", "Transport"]
+
+#: Where a transport delivers each message it reads: ``sink(message, origin_call)``.
+MessageSink = Callable[[Message, "Optional[Call]"], None]
+
+
+class SessionLost(SessionExpiredError):
+    """The server no longer knows the session of ``generation``; recovery may start a new one."""
+
+    def __init__(self, generation: int, rule: str, *, status: Optional[int] = None, body_excerpt: str = ""):
+        self.generation = generation
+        self.rule = rule
+        super().__init__(f"the server no longer knows the session ({rule})", status=status, body_excerpt=body_excerpt)
+
+
+class Transport(abc.ABC):
+    """Carries JSON-RPC messages to one server and hands what it reads to a sink.
+
+    ``send_request`` performs one request's exchange on the calling thread and
+    delivers every message it reads, the response included, to the sink; it returns
+    once the call is done or no more can be read for it. ``send_message`` sends a
+    notification or a response, which get no answer.
+    """
+
+    #: Whether a JSON array (a batch) is acceptable from the server (2025-03-26 only).
+    allow_batch: bool = False
+
+    def bind(self, sink: MessageSink) -> None:
+        """Set where read messages go; called once, before any I/O."""
+        self._sink = sink
+
+    @abc.abstractmethod
+    def send_request(self, message: Dict[str, Any], call: Call) -> None:
+        """Send a request and read until ``call`` is done or its streams end."""
+
+    @abc.abstractmethod
+    def send_message(self, message: Dict[str, Any], *, timeout: Optional[float]) -> None:
+        """Send a notification or a response."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release every connection and thread; idempotent."""
+
+    # Session hooks; transports without sessions keep these defaults.
+
+    @property
+    def session_id(self) -> Optional[str]:
+        """The server-issued session id, or None."""
+        return None
+
+    @property
+    def generation(self) -> int:
+        """Counts the sessions started on this transport, so a stale failure can be recognised."""
+        return 0
+
+    def begin_session(self) -> None:
+        """Forget the current session before a new ``initialize``."""
+
+    def session_ready(self, protocol_version: str) -> None:
+        """The handshake finished: send ``protocol_version`` from now on, open listeners."""
+
+    def end_session(self) -> None:
+        """Tell the server the session is over, if the transport has a way to."""
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: drop the parent's connections, threads and locks."""

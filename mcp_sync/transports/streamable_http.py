@@ -1,0 +1,542 @@
+"""Streamable HTTP (MCP 2025-03-26 to 2025-11-25), over a ``requests.Session``.
+
+One POST per outgoing message; the answer is JSON, an SSE stream, or 202. A
+daemon thread keeps a GET listener stream open for what the server starts on its
+own. Broken streams resume with ``Last-Event-ID`` after the server's ``retry``
+delay. The session id is guarded by one lock together with a generation number,
+so a late 404 from an old session never clears a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Tuple, Union
+
+import requests
+import urllib3
+
+from .. import jsonrpc
+from ..engine import Call, CallInterrupted, StreamTimeout
+from ..errors import HTTPStatusError, ProtocolError, TransportError, excerpt
+from ..sse import iter_sse
+from .base import SessionLost, Transport
+
+if TYPE_CHECKING:
+    from requests.auth import AuthBase
+
+__all__ = ["StreamableHTTPTransport"]
+
+log = logging.getLogger("mcp_sync")
+
+JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+
+# Reconnect delay when a stream broke and the server gave no ``retry`` field (seconds).
+DEFAULT_RETRY = 1.0
+# How many times in a row a POST stream may be resumed without a new event.
+MAX_RESUMES = 5
+# The listener gives up on a session after this many failures in a row.
+MAX_LISTENER_FAILURES = 5
+# A quiet listener stream is reopened (with Last-Event-ID) after this long.
+LISTENER_IDLE = 300.0
+_READ_SIZE = 65536
+
+_URLLIB3_ERRORS = (urllib3.exceptions.HTTPError,)
+_TIMEOUT_ERRORS = (
+    requests.exceptions.Timeout,
+    urllib3.exceptions.TimeoutError,
+    socket.timeout,
+)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, _TIMEOUT_ERRORS):
+            return True
+        if exc.args and isinstance(exc.args[0], BaseException) and exc.args[0] is not exc:
+            exc = exc.args[0]
+            continue
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _abort(response: requests.Response) -> None:
+    """Break a read blocked on ``response`` from another thread."""
+    raw = response.raw
+    shutdown = getattr(raw, "shutdown", None)  # urllib3 2.3+
+    if shutdown is not None:
+        try:
+            shutdown()
+            return
+        except Exception:
+            pass
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    response.close()
+
+
+def _chunks(response: requests.Response, check: Optional[Callable[[], None]]) -> Iterator[bytes]:
+    """Yield the body as it arrives, each piece as soon as the server sent it."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is not None and not getattr(raw, "chunked", False):
+        # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
+        while True:
+            chunk = read1(_READ_SIZE, decode_content=True)
+            if not chunk:
+                return
+            if check is not None:
+                check()
+            yield chunk
+    else:
+        for chunk in response.iter_content(chunk_size=None):
+            if check is not None:
+                check()
+            if chunk:
+                yield chunk
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+def _session_error_message(response: requests.Response) -> Optional[str]:
+    """The JSON-RPC error message of a 400 body, if it speaks of the session."""
+    try:
+        body = json.loads(response.content[:4096])
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if isinstance(message, str) and "session" in message.lower():
+        return message
+    return None
+
+
+class _Snapshot:
+    """The session headers one exchange uses, and the generation they belong to."""
+
+    __slots__ = ("generation", "has_session", "headers")
+
+    def __init__(self, headers: Dict[str, str], generation: int, has_session: bool):
+        self.headers = headers
+        self.generation = generation
+        self.has_session = has_session
+
+
+class StreamableHTTPTransport(Transport):
+    """The Streamable HTTP transport of the legacy protocol revisions."""
+
+    #: Whether an HTTP 400 whose JSON-RPC error speaks of the session counts as expiry.
+    treat_400_as_expired = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        http: Optional[requests.Session] = None,
+        headers: Optional[Dict[str, str]] = None,
+        auth: Optional[AuthBase] = None,
+        connect_timeout: float = 10.0,
+        listen: bool = True,
+        on_listener_session_lost: Optional[Callable[[int], None]] = None,
+    ):
+        self.url = url
+        self._own_http = http is None
+        self._http = http if http is not None else self._new_http()
+        self._auth = auth
+        self._user_headers = dict(headers or {})
+        self._connect_timeout = connect_timeout
+        self._listen = listen
+        self._on_listener_session_lost = on_listener_session_lost
+        # Guards the session fields below (_session_id, _generation, _expired,
+        # _protocol_version, _post_headers, _closing) and is the condition the listener
+        # waits on; any caller thread, the listener and handler threads touch them.
+        self._state = threading.Condition(threading.Lock())
+        self._session_id: Optional[str] = None
+        self._generation = 0
+        self._expired = False
+        self._protocol_version: Optional[str] = None
+        self._closing = False
+        self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, None, None)
+        # The listener thread and the GET response it reads; set and read under _state.
+        self._listener: Optional[threading.Thread] = None
+        self._listener_response: Optional[requests.Response] = None
+
+    @staticmethod
+    def _new_http() -> requests.Session:
+        http = requests.Session()
+        # Many threads share one client: keep a connection for each, not the default 10.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=64)
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
+        return http
+
+    def _build_headers(self, accept: str, session_id: Optional[str], version: Optional[str]) -> Dict[str, str]:
+        headers = {"Accept": accept, "Content-Type": JSON}
+        headers.update(self._user_headers)
+        if session_id is not None:
+            headers[SESSION_HEADER] = session_id
+        if version is not None:
+            headers[VERSION_HEADER] = version
+        return headers
+
+    # --- session state ----------------------------------------------------------------------
+
+    @property
+    def session_id(self) -> Optional[str]:
+        return self._session_id
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def _snapshot(self, initialize: bool = False) -> _Snapshot:
+        with self._state:
+            if self._closing:
+                raise TransportError("the transport is closed")
+            if self._expired and not initialize:
+                raise SessionLost(self._generation, "a previous request found the session gone")
+            return _Snapshot(self._post_headers, self._generation, self._session_id is not None)
+
+    def begin_session(self) -> None:
+        with self._state:
+            self._session_id = None
+            self._protocol_version = None
+            self._expired = False
+            self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, None, None)
+            self._state.notify_all()
+
+    def _install_session(self, session_id: Optional[str]) -> None:
+        if session_id is not None and not all(0x21 <= ord(c) <= 0x7E for c in session_id):
+            raise ProtocolError("the server sent a session id with characters outside visible ASCII")
+        with self._state:
+            self._session_id = session_id
+            self._generation += 1
+            self._expired = False
+            self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, session_id, None)
+
+    def session_ready(self, protocol_version: str) -> None:
+        with self._state:
+            self._protocol_version = protocol_version
+            self._post_headers = self._build_headers(
+                JSON + ", " + EVENT_STREAM, self._session_id, protocol_version
+            )
+            self._state.notify_all()
+            response = self._listener_response
+            start = self._listen and (self._listener is None or not self._listener.is_alive())
+            if start:
+                self._listener = threading.Thread(
+                    target=self._listen_loop, name="mcp_sync-listener", daemon=True
+                )
+                self._listener.start()
+        if response is not None and not start:
+            _abort(response)  # the listener reopens its stream on the new session
+
+    def expire(self, generation: int) -> bool:
+        """Compare-and-clear: forget the session only if ``generation`` is still current."""
+        with self._state:
+            if generation != self._generation or self._expired:
+                return False
+            self._expired = True
+            self._session_id = None
+            self._state.notify_all()
+            return True
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def _timeout(self, read: Optional[float]) -> Tuple[float, Optional[float]]:
+        connect = self._connect_timeout if read is None else min(self._connect_timeout, read)
+        return (connect, read)
+
+    def _send(
+        self,
+        method: str,
+        headers: Dict[str, str],
+        read_timeout: Optional[float],
+        data: Optional[bytes] = None,
+        stream: bool = True,
+    ) -> requests.Response:
+        try:
+            return self._http.request(
+                method,
+                self.url,
+                data=data,
+                headers=headers,
+                auth=self._auth,
+                timeout=self._timeout(read_timeout),
+                stream=stream,
+            )
+        except requests.exceptions.RequestException as exc:
+            if _is_timeout(exc):
+                raise StreamTimeout() from exc
+            raise TransportError(f"{method} {self.url} failed: {type(exc).__name__}") from exc
+
+    def _check_status(self, response: requests.Response, snap: _Snapshot, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        body = excerpt(response.content)
+        if snap.has_session and status == 404:
+            rule = "HTTP 404 to a request that carried the session id"
+            self._lost(snap, rule, status, body)
+        if snap.has_session and status == 400 and self.treat_400_as_expired:
+            message = _session_error_message(response)
+            if message is not None:
+                self._lost(snap, f"HTTP 400 whose error speaks of the session ({message!r})", status, body)
+        raise HTTPStatusError(status, body, method=what)
+
+    def _lost(self, snap: _Snapshot, rule: str, status: int, body: str) -> None:
+        log.info("mcp_sync: session expired: %s", rule)
+        self.expire(snap.generation)
+        raise SessionLost(snap.generation, rule, status=status, body_excerpt=body)
+
+    def send_request(self, message: Dict[str, Any], call: Call) -> None:
+        method = message["method"]
+        initialize = method == "initialize"
+        snap = self._snapshot(initialize)
+        response = self._send("POST", snap.headers, call.read_timeout, jsonrpc.encode(message))
+        call.set_abort(lambda: _abort(response))
+        try:
+            self._check_status(response, snap, method)
+            if initialize and response.status_code == 200:
+                self._install_session(response.headers.get(SESSION_HEADER))
+                snap = self._snapshot()
+            if response.status_code == 202:
+                return  # the answer will come on another stream
+            kind = _content_type(response)
+            if kind == EVENT_STREAM:
+                self._read_call_stream(response, call, snap)
+            elif kind == JSON:
+                self._deliver(response.content, call)
+            else:
+                raise ProtocolError(
+                    f"the server answered {method} with content type {kind or 'none'!r}",
+                    body_excerpt=excerpt(response.content),
+                )
+        finally:
+            call.set_abort(None)
+            response.close()
+
+    def _deliver(self, payload: Union[bytes, str], call: Optional[Call]) -> None:
+        for msg in jsonrpc.parse_payload(payload, allow_batch=self.allow_batch):
+            self._sink(msg, call)
+
+    def _read_call_stream(self, response: requests.Response, call: Call, snap: _Snapshot) -> None:
+        last_id: Optional[str] = None
+        retry: Optional[float] = None
+        resumes = 0
+        while True:
+            try:
+                for event in iter_sse(_chunks(response, call.check)):
+                    if event.id is not None:
+                        last_id = event.id
+                        resumes = 0
+                    if event.retry is not None:
+                        retry = event.retry / 1000.0
+                    if event.data:
+                        self._deliver(event.data, call)
+                        if call.done:
+                            return
+            except CallInterrupted:
+                raise
+            except (requests.exceptions.RequestException, *_URLLIB3_ERRORS, OSError) as exc:
+                call.check()
+                if _is_timeout(exc):
+                    raise StreamTimeout() from exc
+                log.debug("the stream for %s broke: %s", call.method, type(exc).__name__)
+            finally:
+                response.close()
+            if call.done:
+                return
+            if last_id is None:
+                raise TransportError(f"the server closed the stream of {call.method} before answering it")
+            resumes += 1
+            if resumes > MAX_RESUMES:
+                raise TransportError(f"the stream of {call.method} kept breaking; gave up resuming it")
+            self._pause(retry if retry is not None else DEFAULT_RETRY, call)
+            response = self._resume(last_id, call, snap)
+            call.set_abort(lambda r=response: _abort(r))  # type: ignore[misc]
+
+    def _pause(self, seconds: float, call: Call) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            call.check()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
+
+    def _resume(self, last_id: str, call: Call, snap: _Snapshot) -> requests.Response:
+        headers = dict(self._snapshot().headers)
+        headers["Accept"] = EVENT_STREAM
+        headers.pop("Content-Type", None)
+        headers["Last-Event-ID"] = last_id
+        response = self._send("GET", headers, call.read_timeout)
+        try:
+            self._check_status(response, snap, "GET (resume)")
+            if _content_type(response) != EVENT_STREAM:
+                raise ProtocolError(f"resuming the stream of {call.method} gave no event stream")
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    def send_message(self, message: Dict[str, Any], *, timeout: Optional[float]) -> None:
+        snap = self._snapshot()
+        response = self._send("POST", snap.headers, timeout, jsonrpc.encode(message), stream=False)
+        try:
+            self._check_status(response, snap, message.get("method") or "response")
+        finally:
+            response.close()
+
+    # --- the GET listener -------------------------------------------------------------------
+
+    def _listen_loop(self) -> None:
+        last_id: Optional[str] = None
+        retry: Optional[float] = None
+        generation = -1
+        failures = 0
+        idle_generation = -1  # a generation the listener stopped serving
+        while True:
+            with self._state:
+                while not self._closing and (
+                    self._expired or self._protocol_version is None or self._generation == idle_generation
+                ):
+                    self._state.wait()
+                if self._closing:
+                    return
+                if self._generation != generation:
+                    generation, last_id, failures = self._generation, None, 0
+                snap = _Snapshot(self._post_headers, self._generation, self._session_id is not None)
+            headers = dict(snap.headers)
+            headers["Accept"] = EVENT_STREAM
+            headers.pop("Content-Type", None)
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id
+            try:
+                response = self._send("GET", headers, LISTENER_IDLE)
+            except (TransportError, StreamTimeout) as exc:
+                failures += 1
+                log.debug("listener GET failed: %s", exc)
+                if not self._listener_backoff(failures):
+                    idle_generation = generation
+                continue
+            with self._state:
+                if self._closing:
+                    response.close()
+                    return
+                self._listener_response = response
+            try:
+                status = response.status_code
+                if status == 405:
+                    log.debug("the server offers no GET stream (405)")
+                    idle_generation = generation
+                    continue
+                if snap.has_session and (status == 404 or (status == 400 and _session_error_message(response))):
+                    # Many servers answer 404 to GET when they have no GET handler, so a
+                    # 404 here is checked with a ping on the same session before anything is torn down.
+                    idle_generation = generation
+                    if self._on_listener_session_lost is not None:
+                        self._on_listener_session_lost(generation)
+                    continue
+                if status != 200 or _content_type(response) != EVENT_STREAM:
+                    failures += 1
+                    log.debug("listener GET answered %s %s", status, _content_type(response))
+                    if not self._listener_backoff(failures):
+                        idle_generation = generation
+                    continue
+                try:
+                    for event in iter_sse(_chunks(response, None)):
+                        failures = 0
+                        if event.id is not None:
+                            last_id = event.id
+                        if event.retry is not None:
+                            retry = event.retry / 1000.0
+                        if event.data:
+                            try:
+                                self._deliver(event.data, None)
+                            except ProtocolError as exc:
+                                log.warning("mcp_sync: dropping a malformed message on the GET stream: %s", exc)
+                except ProtocolError as exc:
+                    log.warning("mcp_sync: the GET stream broke the protocol: %s", exc)
+                    failures += 1
+                except (requests.exceptions.RequestException, *_URLLIB3_ERRORS, OSError) as exc:
+                    log.debug("listener stream ended: %s", type(exc).__name__)
+            except Exception:
+                log.exception("mcp_sync listener error")
+                failures += 1
+            finally:
+                with self._state:
+                    self._listener_response = None
+                response.close()
+            if self._closing:
+                return
+            self._wait_closing(retry if retry is not None else DEFAULT_RETRY)
+
+    def _listener_backoff(self, failures: int) -> bool:
+        """Sleep before the next listener attempt; False once it should give up on this session."""
+        if failures >= MAX_LISTENER_FAILURES:
+            log.warning("mcp_sync: the GET stream failed %d times in a row; not listening on this session", failures)
+            return False
+        delay = min(30.0, 0.5 * 2**failures) * (0.5 + random.random() / 2)
+        self._wait_closing(delay)
+        return True
+
+    def _wait_closing(self, seconds: float) -> None:
+        with self._state:
+            if not self._closing:
+                self._state.wait(seconds)
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def end_session(self) -> None:
+        with self._state:
+            session_id = self._session_id
+            headers = dict(self._post_headers)
+        if session_id is None:
+            return
+        headers.pop("Content-Type", None)
+        try:
+            response = self._send("DELETE", headers, 5.0, stream=False)
+            if response.status_code not in (200, 202, 204, 404, 405):
+                log.debug("DELETE of the session answered %s", response.status_code)
+            response.close()
+        except (TransportError, StreamTimeout) as exc:
+            log.debug("DELETE of the session failed: %s", exc)
+
+    def close(self) -> None:
+        with self._state:
+            if self._closing:
+                return
+            self._closing = True
+            self._state.notify_all()
+            listener = self._listener
+            response = self._listener_response
+        if response is not None:
+            _abort(response)
+        if listener is not None and listener is not threading.current_thread():
+            listener.join(10.0)
+        if self._own_http:
+            self._http.close()
+
+    def reset_after_fork(self) -> None:
+        self._state = threading.Condition(threading.Lock())
+        self._listener = None
+        self._listener_response = None
+        if self._own_http:
+            self._http = self._new_http()
+        # The parent still uses the session; the child starts its own on next use.
+        self._session_id = None
+        self._expired = True
