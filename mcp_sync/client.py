@@ -36,7 +36,7 @@ from .errors import (
     ProtocolError,
     UnsupportedProtocolVersion,
 )
-from .transports.base import SessionLost, Transport
+from .transports.base import SessionLost, StreamBroken, Transport
 from .transports.streamable_http import StreamableHTTPTransport
 from .types import (
     CallToolResult,
@@ -467,7 +467,7 @@ class Client:
     ) -> Any:
         self._ensure_open()
         return self._retrying(
-            self._engine.request,
+            self._attempt,
             method,
             params,
             timeout=self._timeout if timeout is _UNSET else timeout,
@@ -476,6 +476,27 @@ class Client:
             reset_on_progress=self._reset_on_progress,
             cancel=cancel,
         )
+
+    def _attempt(self, method: str, params: Optional[Dict[str, Any]], **options: Any) -> Any:
+        try:
+            return self._engine.request(method, params, **options)
+        except StreamBroken as exc:
+            # A stream cut before its answer may mean the server dropped the session
+            # (a DELETE by someone else, a restart); a ping on that session tells.
+            if self._session_gone(exc.generation):
+                raise SessionLost(exc.generation, "a stream ended unanswered and the session is gone") from exc
+            raise
+
+    def _session_gone(self, generation: int) -> bool:
+        if self._transport.generation != generation:
+            return True
+        try:
+            self._engine.request("ping", None, timeout=self._timeout)
+        except SessionLost:
+            return True
+        except Exception:
+            return False
+        return False
 
     def request(
         self,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
-from ..errors import SessionExpiredError
+from ..errors import SessionExpiredError, TransportError
 from ..jsonrpc import Message
 
 if TYPE_CHECKING:
     from ..engine import Call
 
-__all__ = ["MessageSink", "SessionLost", "Transport"]
+__all__ = ["MessageSink", "SessionLost", "StreamBroken", "Transport"]
 
 #: Where a transport delivers each message it reads: ``sink(message, origin_call)``.
 MessageSink = Callable[[Message, "Optional[Call]"], None]
@@ -24,6 +24,18 @@ class SessionLost(SessionExpiredError):
         self.generation = generation
         self.rule = rule
         super().__init__(f"the server no longer knows the session ({rule})", status=status, body_excerpt=body_excerpt)
+
+
+class StreamBroken(TransportError):
+    """A request's stream ended before its response, and could not be resumed.
+
+    ``generation`` is the session the request was sent on: when that session turns
+    out to be gone, the request is resent on a new one.
+    """
+
+    def __init__(self, message: str, generation: int):
+        self.generation = generation
+        super().__init__(message)
 
 
 class Transport(abc.ABC):

@@ -24,7 +24,7 @@ from .. import jsonrpc
 from ..engine import Call, CallInterrupted, StreamTimeout
 from ..errors import HTTPStatusError, ProtocolError, TransportError, excerpt
 from ..sse import iter_sse
-from .base import SessionLost, Transport
+from .base import SessionLost, StreamBroken, Transport
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase
@@ -214,7 +214,9 @@ class StreamableHTTPTransport(Transport):
         with self._state:
             self._session_id = None
             self._protocol_version = None
-            self._expired = False
+            # Until initialize answers, other requests must wait for the new session
+            # rather than go out without one.
+            self._expired = True
             self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, None, None)
             self._state.notify_all()
 
@@ -361,7 +363,9 @@ class StreamableHTTPTransport(Transport):
             if call.done:
                 return
             if last_id is None:
-                raise TransportError(f"the server closed the stream of {call.method} before answering it")
+                raise StreamBroken(
+                    f"the server closed the stream of {call.method} before answering it", snap.generation
+                )
             resumes += 1
             if resumes > MAX_RESUMES:
                 raise TransportError(f"the stream of {call.method} kept breaking; gave up resuming it")
