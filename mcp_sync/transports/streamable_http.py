@@ -173,6 +173,9 @@ class StreamableHTTPTransport(Transport):
         # The listener thread and the GET response it reads; set and read under _state.
         self._listener: Optional[threading.Thread] = None
         self._listener_response: Optional[requests.Response] = None
+        # Set by the listener once its GET for the current session has an answer, so the
+        # handshake can wait for it: some servers send their requests only on that stream.
+        self._listener_settled = threading.Event()
 
     @staticmethod
     def _new_http() -> requests.Session:
@@ -238,6 +241,7 @@ class StreamableHTTPTransport(Transport):
             self._state.notify_all()
             response = self._listener_response
             start = self._listen and (self._listener is None or not self._listener.is_alive())
+            self._listener_settled.clear()
             if start:
                 self._listener = threading.Thread(
                     target=self._listen_loop, name="mcp_sync-listener", daemon=True
@@ -245,6 +249,8 @@ class StreamableHTTPTransport(Transport):
                 self._listener.start()
         if response is not None and not start:
             _abort(response)  # the listener reopens its stream on the new session
+        if self._listen:
+            self._listener_settled.wait(self._connect_timeout)
 
     def expire(self, generation: int) -> bool:
         """Compare-and-clear: forget the session only if ``generation`` is still current."""
@@ -432,6 +438,7 @@ class StreamableHTTPTransport(Transport):
             try:
                 response = self._send("GET", headers, LISTENER_IDLE)
             except (TransportError, StreamTimeout) as exc:
+                self._listener_settled.set()
                 failures += 1
                 log.debug("listener GET failed: %s", exc)
                 if not self._listener_backoff(failures):
@@ -442,6 +449,7 @@ class StreamableHTTPTransport(Transport):
                     response.close()
                     return
                 self._listener_response = response
+            self._listener_settled.set()
             try:
                 status = response.status_code
                 if status == 405:
@@ -526,6 +534,7 @@ class StreamableHTTPTransport(Transport):
                 return
             self._closing = True
             self._state.notify_all()
+            self._listener_settled.set()
             listener = self._listener
             response = self._listener_response
         if response is not None:
@@ -539,6 +548,7 @@ class StreamableHTTPTransport(Transport):
         self._state = threading.Condition(threading.Lock())
         self._listener = None
         self._listener_response = None
+        self._listener_settled = threading.Event()
         if self._own_http:
             self._http = self._new_http()
         # The parent still uses the session; the child starts its own on next use.

@@ -1,0 +1,126 @@
+"""Fixtures that run the official MCP SDK server (tests/servers/everything_server.py).
+
+The server needs Python >= 3.10, so it runs as a subprocess from its own virtualenv
+(``tests/support/server_env.py``), whatever interpreter runs the tests.
+
+Fixtures
+--------
+``mcp_server``            a fresh stateful server, SSE responses (function scope)
+``mcp_server_json``       the same with ``--json-response`` (plain JSON POST answers)
+``mcp_server_stateless``  the same with ``--stateless`` (no Mcp-Session-Id)
+``mcp_server_factory``    ``factory(json_response=False, stateless=False, ...)`` starts
+                          more servers; all are stopped at teardown
+``mcp_server_python``     path of the server virtualenv's python (session scope)
+
+Each server fixture yields a started ``ServerProcess``: ``.url``
+(``http://127.0.0.1:PORT/mcp``), ``.base_url``, ``.host``, ``.port``, ``.stop()``,
+``.start()``, ``.restart()`` (same port; every session is lost), ``.kill()``,
+``.is_running``, ``.stderr_text()``, ``.stdout_text()``.
+
+Every test in this directory gets the ``integration`` marker.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_TESTS_DIR = Path(__file__).resolve().parents[1]
+if str(_TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(_TESTS_DIR))
+
+from support.server_env import server_python  # noqa: E402
+from support.server_process import ServerError, ServerProcess  # noqa: E402
+
+__all__ = ["ServerError", "ServerProcess"]
+
+_INTEGRATION_DIR = Path(__file__).resolve().parent
+_SERVER_FIXTURES = {
+    "mcp_server",
+    "mcp_server_json",
+    "mcp_server_stateless",
+    "mcp_server_factory",
+    "mcp_server_python",
+}
+
+# The outcome of preparing the server virtualenv, done once after collection so
+# that a first-time install does not count against a single test's timeout.
+_prepared: dict[str, Any] = {}
+
+
+def _in_this_dir(item: pytest.Item) -> bool:
+    return Path(str(item.path)).resolve().is_relative_to(_INTEGRATION_DIR)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _in_this_dir(item):
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    needs_server = any(
+        _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in session.items
+    )
+    if needs_server and "python" not in _prepared and "error" not in _prepared:
+        try:
+            _prepared["python"] = server_python()
+        except Exception as exc:  # reported by the fixtures, test by test
+            _prepared["error"] = exc
+
+
+@pytest.fixture(scope="session")
+def mcp_server_python() -> str:
+    """The python that runs the test servers (creates its virtualenv if needed)."""
+    if "error" in _prepared:
+        raise _prepared["error"]
+    if "python" not in _prepared:
+        _prepared["python"] = server_python()
+    return str(_prepared["python"])
+
+
+@pytest.fixture
+def mcp_server_factory(mcp_server_python: str) -> Iterator[Callable[..., ServerProcess]]:
+    """Start extra servers: ``factory(json_response=False, stateless=False, **kwargs)``.
+
+    Keyword arguments go to ``ServerProcess`` (``port``, ``extra_args``,
+    ``startup_timeout``, ``script`` ...). Every server started here is stopped at teardown.
+    """
+    servers: list[ServerProcess] = []
+
+    def factory(
+        json_response: bool = False, stateless: bool = False, **kwargs: Any
+    ) -> ServerProcess:
+        server = ServerProcess(json_response=json_response, stateless=stateless, **kwargs)
+        servers.append(server)
+        return server.start()
+
+    try:
+        yield factory
+    finally:
+        for server in reversed(servers):
+            server.close()
+
+
+@pytest.fixture
+def mcp_server(mcp_server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """A fresh stateful server answering POSTs with SSE streams."""
+    return mcp_server_factory()
+
+
+@pytest.fixture
+def mcp_server_json(mcp_server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """A fresh stateful server started with ``--json-response``."""
+    return mcp_server_factory(json_response=True)
+
+
+@pytest.fixture
+def mcp_server_stateless(mcp_server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """A fresh server started with ``--stateless`` (no sessions)."""
+    return mcp_server_factory(stateless=True)
