@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any
 
 import requests
 
@@ -28,12 +29,14 @@ def local_server() -> Iterator[str]:
     sys.path.insert(0, str(ROOT / "tests"))
     from support.server_process import ServerProcess
 
-    print("Starting the official MCP Python SDK server on 127.0.0.1 (the first run builds its virtualenv)...")
+    print(
+        "Starting the official MCP Python SDK server on 127.0.0.1 (the first run builds its virtualenv)..."
+    )
     with ServerProcess() as server:
         yield server.url
 
 
-def answer_sampling(params: Dict[str, Any]) -> mcp_sync.CreateMessageResult:
+def answer_sampling(params: dict[str, Any]) -> mcp_sync.CreateMessageResult:
     question = params["messages"][0]["content"]["text"]
     return mcp_sync.CreateMessageResult(
         content=mcp_sync.TextContent(text=f"(a model would answer {question!r} here)"), model="none"
@@ -43,8 +46,10 @@ def answer_sampling(params: Dict[str, Any]) -> mcp_sync.CreateMessageResult:
 def tour(url: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="  [log] %(message)s", stream=sys.stdout)
     with mcp_sync.Client(url, sampling_handler=answer_sampling, timeout=30) as client:
-        print(f"Connected to {client.server_info.name} {client.server_info.version}, "
-              f"protocol {client.protocol_version}")
+        print(
+            f"Connected to {client.server_info.name} {client.server_info.version}, "
+            f"protocol {client.protocol_version}"
+        )
 
         tools = client.list_tools()
         print(f"{len(tools)} tools:", ", ".join(tool.name for tool in tools))
@@ -72,8 +77,14 @@ def tour(url: str) -> None:
 
         if client.session_id is not None:
             print("Ending the session behind the client's back (as a server restart would)...")
-            requests.delete(url, headers={"Mcp-Session-Id": client.session_id,
-                                          "MCP-Protocol-Version": client.protocol_version}, timeout=5)
+            requests.delete(
+                url,
+                headers={
+                    "Mcp-Session-Id": client.session_id,
+                    "MCP-Protocol-Version": client.protocol_version,
+                },
+                timeout=5,
+            )
             client.ping()
             print("...and the next call just worked, on a new session.")
     print("Done.")

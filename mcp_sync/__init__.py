@@ -7,7 +7,14 @@
 
 from ._version import __version__
 from .auth import BearerAuth
-from .client import DEFAULT_TIMEOUT, LATEST_LEGACY_VERSION, LEGACY_VERSIONS, LOG_LEVELS, Client, RecoveryPolicy
+from .client import (
+    DEFAULT_TIMEOUT,
+    LATEST_LEGACY_VERSION,
+    LEGACY_VERSIONS,
+    LOG_LEVELS,
+    Client,
+    RecoveryPolicy,
+)
 from .engine import CancelToken
 from .errors import (
     CapabilityNotSupported,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 log = logging.getLogger("mcp_sync")
 
@@ -23,10 +23,10 @@ class Workers:
         self._name = name
         self._size = size
         # Work items for the threads; any thread may put, the worker threads take.
-        self._queue: "queue.SimpleQueue[Optional[Callable[[], None]]]" = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Optional[Callable[[], None]]] = queue.SimpleQueue()
         # Guards _threads and _closed; touched by submitters and close().
         self._lock = threading.Lock()
-        self._threads: List[threading.Thread] = []
+        self._threads: list[threading.Thread] = []
         self._idle = 0  # threads waiting for work; guarded by _lock
         self._closed = False
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 import requests
 from requests.auth import AuthBase
@@ -26,12 +26,12 @@ class BearerAuth(AuthBase):
         return "BearerAuth(<hidden>)"
 
 
-def as_auth(auth: Union[None, str, AuthBase]) -> Optional[AuthBase]:
+def as_auth(auth: object) -> Optional[AuthBase]:
     """Turn the ``auth=`` argument into an ``AuthBase``: a string is a bearer token."""
     if auth is None or isinstance(auth, AuthBase):
         return auth
     if isinstance(auth, str):
         return BearerAuth(auth)
-    if callable(auth):
-        return auth  # type: ignore[return-value]  # requests accepts any callable
-    raise TypeError(f"auth must be a token string or a requests AuthBase, not {type(auth).__name__}")
+    raise TypeError(
+        f"auth must be a token string or a requests AuthBase, not {type(auth).__name__}"
+    )

@@ -6,23 +6,24 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import (
     Any,
     Callable,
-    Dict,
-    List,
-    Mapping,
     Optional,
-    Sequence,
-    Tuple,
-    Type,
     TypeVar,
     Union,
 )
 
 from requests.auth import AuthBase
-from tenacity import Retrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_none
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_none,
+)
 
 from . import jsonrpc
 from ._version import __version__
@@ -74,7 +75,7 @@ log = logging.getLogger("mcp_sync")
 server_log = logging.getLogger("mcp_sync.server")
 
 #: The legacy protocol revisions mcp_sync speaks, newest first.
-LEGACY_VERSIONS: Tuple[str, ...] = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+LEGACY_VERSIONS: tuple[str, ...] = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0]
 
 #: Seconds a request may wait for its response unless the call says otherwise.
@@ -98,8 +99,8 @@ MAX_PAGES = 10_000
 
 R = TypeVar("R", bound=WireType)
 
-SamplingHandler = Callable[[Dict[str, Any]], Union[CreateMessageResult, Dict[str, Any]]]
-ElicitationHandler = Callable[[Dict[str, Any]], Union[ElicitResult, Dict[str, Any]]]
+SamplingHandler = Callable[[dict[str, Any]], Union[CreateMessageResult, dict[str, Any]]]
+ElicitationHandler = Callable[[dict[str, Any]], Union[ElicitResult, dict[str, Any]]]
 RootsSpec = Union[Sequence[Union[str, Root]], Callable[[], Sequence[Union[str, Root]]]]
 
 
@@ -134,7 +135,7 @@ class RecoveryPolicy:
 _NEW, _OPEN, _CLOSED = "new", "open", "closed"
 
 # Every live client, so a forked child can reset them (gunicorn --preload, Celery).
-_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+_clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
@@ -146,14 +147,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _decode(cls: Type[R], data: Any, method: str) -> R:
+def _decode(cls: type[R], data: Any, method: str) -> R:
     try:
         return cls.from_dict(data)
     except (TypeError, ValueError) as exc:
         raise ProtocolError(f"malformed result for {method}: {exc}") from None
 
 
-def _root_dict(root: Union[str, Root]) -> Dict[str, Any]:
+def _root_dict(root: Union[str, Root]) -> dict[str, Any]:
     if isinstance(root, str):
         root = Root(uri=root)
     if not isinstance(root, Root):
@@ -163,7 +164,9 @@ def _root_dict(root: Union[str, Root]) -> Dict[str, Any]:
     return root.to_dict()
 
 
-def _apply_elicitation_defaults(params: Mapping[str, Any], result: Dict[str, Any]) -> Dict[str, Any]:
+def _apply_elicitation_defaults(
+    params: Mapping[str, Any], result: dict[str, Any]
+) -> dict[str, Any]:
     """Fill fields the user left out with the schema's defaults (SEP-1034)."""
     if result.get("action") != "accept":
         return result
@@ -194,7 +197,7 @@ class Client:
         *,
         protocol_version: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
-        auth: Union[None, str, AuthBase] = None,
+        auth: Union[str, AuthBase, None] = None,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
         max_timeout: Optional[float] = None,
         reset_timeout_on_progress: bool = True,
@@ -205,7 +208,7 @@ class Client:
         elicitation_handler: Optional[ElicitationHandler] = None,
         roots: Optional[RootsSpec] = None,
         logging_handler: Optional[Callable[[LoggingMessage], None]] = None,
-        notification_handler: Optional[Callable[[str, Dict[str, Any]], None]] = None,
+        notification_handler: Optional[Callable[[str, dict[str, Any]], None]] = None,
         on_session_reset: Optional[Callable[[Client], None]] = None,
         recovery: RecoveryPolicy = RecoveryPolicy(),
         listen: bool = True,
@@ -263,7 +266,7 @@ class Client:
         self._init: Optional[InitializeResult] = None
         # What a new session must restore: guarded by _restore_lock; caller threads touch it.
         self._restore_lock = threading.Lock()
-        self._subscriptions: Dict[str, None] = {}
+        self._subscriptions: dict[str, None] = {}
         self._log_level: Optional[str] = None
         self._retrying = Retrying(
             retry=retry_if_exception_type(SessionLost),
@@ -322,8 +325,8 @@ class Client:
 
     # --- handshake and recovery -----------------------------------------------------------
 
-    def _capabilities(self) -> Dict[str, Any]:
-        caps: Dict[str, Any] = {}
+    def _capabilities(self) -> dict[str, Any]:
+        caps: dict[str, Any] = {}
         if self._roots is not None:
             caps["roots"] = {"listChanged": True}
         if self._sampling_handler is not None:
@@ -345,7 +348,11 @@ class Client:
             raw = self._engine.request("initialize", params, timeout=self._timeout)
         except MCPError as exc:
             supported = exc.data.get("supported") if isinstance(exc.data, dict) else None
-            if version is None and exc.code == jsonrpc.INVALID_PARAMS and isinstance(supported, list):
+            if (
+                version is None
+                and exc.code == jsonrpc.INVALID_PARAMS
+                and isinstance(supported, list)
+            ):
                 mutual = [v for v in LEGACY_VERSIONS if v in supported]
                 if mutual:
                     self._initialize(mutual[0])
@@ -405,7 +412,9 @@ class Client:
             self._engine.request("ping", None, timeout=self._timeout)
         except SessionLost as exc:
             try:
-                self._reinitialize(exc.generation, "the GET stream and a ping both found the session gone")
+                self._reinitialize(
+                    exc.generation, "the GET stream and a ping both found the session gone"
+                )
             except Exception as err:
                 log.warning("mcp_sync: could not start a new session: %s", err)
         except Exception as exc:
@@ -422,7 +431,7 @@ class Client:
 
     # --- what the server asks of us -------------------------------------------------------
 
-    def _answer_server_request(self, method: str, params: Dict[str, Any]) -> Any:
+    def _answer_server_request(self, method: str, params: dict[str, Any]) -> Any:
         if method == "ping":
             return {}
         if method == "roots/list" and self._roots is not None:
@@ -435,11 +444,13 @@ class Client:
         if method == "elicitation/create" and self._elicitation_handler is not None:
             mode = params.get("mode", "form")
             if mode != "form":
-                raise MCPError(jsonrpc.INVALID_PARAMS, f"elicitation mode {mode!r} was not declared")
+                raise MCPError(
+                    jsonrpc.INVALID_PARAMS, f"elicitation mode {mode!r} was not declared"
+                )
             return _apply_elicitation_defaults(params, _wire(self._elicitation_handler(params)))
         raise MCPError(jsonrpc.METHOD_NOT_FOUND, f"method not found: {method}")
 
-    def _dispatch_notification(self, method: str, params: Dict[str, Any]) -> None:
+    def _dispatch_notification(self, method: str, params: dict[str, Any]) -> None:
         if method == "notifications/message":
             try:
                 message = LoggingMessage.from_dict(params)
@@ -459,7 +470,7 @@ class Client:
     def _call(
         self,
         method: str,
-        params: Optional[Dict[str, Any]] = None,
+        params: Optional[dict[str, Any]] = None,
         *,
         timeout: Any = _UNSET,
         progress: Optional[ProgressCallback] = None,
@@ -477,14 +488,16 @@ class Client:
             cancel=cancel,
         )
 
-    def _attempt(self, method: str, params: Optional[Dict[str, Any]], **options: Any) -> Any:
+    def _attempt(self, method: str, params: Optional[dict[str, Any]], **options: Any) -> Any:
         try:
             return self._engine.request(method, params, **options)
         except StreamBroken as exc:
             # A stream cut before its answer may mean the server dropped the session
             # (a DELETE by someone else, a restart); a ping on that session tells.
             if self._session_gone(exc.generation):
-                raise SessionLost(exc.generation, "a stream ended unanswered and the session is gone") from exc
+                raise SessionLost(
+                    exc.generation, "a stream ended unanswered and the session is gone"
+                ) from exc
             raise
 
     def _session_gone(self, generation: int) -> bool:
@@ -501,7 +514,7 @@ class Client:
     def request(
         self,
         method: str,
-        params: Optional[Dict[str, Any]] = None,
+        params: Optional[dict[str, Any]] = None,
         *,
         timeout: Any = _UNSET,
         progress: Optional[ProgressCallback] = None,
@@ -513,28 +526,34 @@ class Client:
         """
         return self._call(method, params, timeout=timeout, progress=progress, cancel=cancel)
 
-    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+    def notify(self, method: str, params: Optional[dict[str, Any]] = None) -> None:
         """Send any notification."""
         self._ensure_open()
         self._retrying(self._engine.notify, method, params, timeout=self._timeout)
 
     def _require(self, capability: str, method: str, sub: Optional[str] = None) -> None:
         caps = self.server_capabilities
-        value = getattr(caps, capability, None) if hasattr(caps, capability) else caps.extra.get(capability)
+        value = (
+            getattr(caps, capability, None)
+            if hasattr(caps, capability)
+            else caps.extra.get(capability)
+        )
         if value is None or (sub is not None and not (isinstance(value, dict) and value.get(sub))):
-            raise CapabilityNotSupported(capability if sub is None else f"{capability}.{sub}", method)
+            raise CapabilityNotSupported(
+                capability if sub is None else f"{capability}.{sub}", method
+            )
 
     def _pages(
-        self, method: str, capability: str, cls: Type[R], cursor: Optional[str], timeout: Any
+        self, method: str, capability: str, cls: type[R], cursor: Optional[str], timeout: Any
     ) -> R:
         self._ensure_open()
         self._require(capability, method)
         params = {"cursor": cursor} if cursor is not None else None
         return _decode(cls, self._call(method, params, timeout=timeout), method)
 
-    def _collect(self, page: Callable[[Optional[str]], Any], field: str) -> List[Any]:
-        items: List[Any] = []
-        seen: Dict[str, None] = {}
+    def _collect(self, page: Callable[[Optional[str]], Any], field: str) -> list[Any]:
+        items: list[Any] = []
+        seen: dict[str, None] = {}
         cursor: Optional[str] = None
         for _ in range(MAX_PAGES):
             result = page(cursor)
@@ -543,7 +562,9 @@ class Client:
             if not cursor:
                 return items
             if cursor in seen:
-                raise ProtocolError("the server repeated a pagination cursor; stopping to avoid a loop")
+                raise ProtocolError(
+                    "the server repeated a pagination cursor; stopping to avoid a loop"
+                )
             seen[cursor] = None
         raise ProtocolError(f"the server kept paginating past {MAX_PAGES} pages")
 
@@ -581,11 +602,13 @@ class Client:
 
     # --- tools ----------------------------------------------------------------------------
 
-    def list_tools_page(self, cursor: Optional[str] = None, *, timeout: Any = _UNSET) -> ListToolsResult:
+    def list_tools_page(
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+    ) -> ListToolsResult:
         """One page of ``tools/list``; pass the previous page's ``next_cursor`` to go on."""
         return self._pages("tools/list", "tools", ListToolsResult, cursor, timeout)
 
-    def list_tools(self, *, timeout: Any = _UNSET) -> List[Tool]:
+    def list_tools(self, *, timeout: Any = _UNSET) -> list[Tool]:
         """Every tool, following cursors to the end."""
         return self._collect(lambda c: self.list_tools_page(c, timeout=timeout), "tools")
 
@@ -609,7 +632,7 @@ class Client:
             raise TypeError(f"arguments must be a mapping, not {type(arguments).__name__}")
         self._ensure_open()
         self._require("tools", "tools/call")
-        params: Dict[str, Any] = {"name": name}
+        params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = dict(arguments)
         raw = self._call("tools/call", params, timeout=timeout, progress=progress, cancel=cancel)
@@ -617,11 +640,13 @@ class Client:
 
     # --- resources ------------------------------------------------------------------------
 
-    def list_resources_page(self, cursor: Optional[str] = None, *, timeout: Any = _UNSET) -> ListResourcesResult:
+    def list_resources_page(
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+    ) -> ListResourcesResult:
         """One page of ``resources/list``."""
         return self._pages("resources/list", "resources", ListResourcesResult, cursor, timeout)
 
-    def list_resources(self, *, timeout: Any = _UNSET) -> List[Resource]:
+    def list_resources(self, *, timeout: Any = _UNSET) -> list[Resource]:
         """Every resource, following cursors to the end."""
         return self._collect(lambda c: self.list_resources_page(c, timeout=timeout), "resources")
 
@@ -629,11 +654,15 @@ class Client:
         self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
     ) -> ListResourceTemplatesResult:
         """One page of ``resources/templates/list``."""
-        return self._pages("resources/templates/list", "resources", ListResourceTemplatesResult, cursor, timeout)
+        return self._pages(
+            "resources/templates/list", "resources", ListResourceTemplatesResult, cursor, timeout
+        )
 
-    def list_resource_templates(self, *, timeout: Any = _UNSET) -> List[ResourceTemplate]:
+    def list_resource_templates(self, *, timeout: Any = _UNSET) -> list[ResourceTemplate]:
         """Every resource template, following cursors to the end."""
-        return self._collect(lambda c: self.list_resource_templates_page(c, timeout=timeout), "resource_templates")
+        return self._collect(
+            lambda c: self.list_resource_templates_page(c, timeout=timeout), "resource_templates"
+        )
 
     def read_resource(self, uri: str, *, timeout: Any = _UNSET) -> ReadResourceResult:
         """Read a resource by URI."""
@@ -641,7 +670,11 @@ class Client:
             raise ValueError("uri must be a non-empty string")
         self._ensure_open()
         self._require("resources", "resources/read")
-        return _decode(ReadResourceResult, self._call("resources/read", {"uri": uri}, timeout=timeout), "resources/read")
+        return _decode(
+            ReadResourceResult,
+            self._call("resources/read", {"uri": uri}, timeout=timeout),
+            "resources/read",
+        )
 
     def subscribe_resource(self, uri: str) -> None:
         """Ask for ``notifications/resources/updated`` about ``uri``; renewed on a new session."""
@@ -661,11 +694,13 @@ class Client:
 
     # --- prompts --------------------------------------------------------------------------
 
-    def list_prompts_page(self, cursor: Optional[str] = None, *, timeout: Any = _UNSET) -> ListPromptsResult:
+    def list_prompts_page(
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+    ) -> ListPromptsResult:
         """One page of ``prompts/list``."""
         return self._pages("prompts/list", "prompts", ListPromptsResult, cursor, timeout)
 
-    def list_prompts(self, *, timeout: Any = _UNSET) -> List[Prompt]:
+    def list_prompts(self, *, timeout: Any = _UNSET) -> list[Prompt]:
         """Every prompt, following cursors to the end."""
         return self._collect(lambda c: self.list_prompts_page(c, timeout=timeout), "prompts")
 
@@ -677,17 +712,19 @@ class Client:
             raise ValueError("prompt name must be a non-empty string")
         self._ensure_open()
         self._require("prompts", "prompts/get")
-        params: Dict[str, Any] = {"name": name}
+        params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = dict(arguments)
-        return _decode(GetPromptResult, self._call("prompts/get", params, timeout=timeout), "prompts/get")
+        return _decode(
+            GetPromptResult, self._call("prompts/get", params, timeout=timeout), "prompts/get"
+        )
 
     # --- utilities ------------------------------------------------------------------------
 
     def complete(
         self,
         ref: Mapping[str, Any],
-        argument: Union[Mapping[str, Any], Tuple[str, str]],
+        argument: Union[Mapping[str, Any], tuple[str, str]],
         context: Optional[Mapping[str, str]] = None,
         *,
         timeout: Any = _UNSET,
@@ -700,13 +737,19 @@ class Client:
         if isinstance(argument, tuple):
             argument = {"name": argument[0], "value": argument[1]}
         if not isinstance(ref, Mapping) or ref.get("type") not in ("ref/prompt", "ref/resource"):
-            raise ValueError('ref must be {"type": "ref/prompt", "name": ...} or {"type": "ref/resource", "uri": ...}')
+            raise ValueError(
+                'ref must be {"type": "ref/prompt", "name": ...} or {"type": "ref/resource", "uri": ...}'
+            )
         self._ensure_open()
         self._require("completions", "completion/complete")
-        params: Dict[str, Any] = {"ref": dict(ref), "argument": dict(argument)}
+        params: dict[str, Any] = {"ref": dict(ref), "argument": dict(argument)}
         if context is not None:
             params["context"] = {"arguments": dict(context)}
-        return _decode(CompleteResult, self._call("completion/complete", params, timeout=timeout), "completion/complete")
+        return _decode(
+            CompleteResult,
+            self._call("completion/complete", params, timeout=timeout),
+            "completion/complete",
+        )
 
     def set_logging_level(self, level: str) -> None:
         """Ask the server to send log messages at ``level`` and above; renewed on a new session."""
@@ -738,5 +781,6 @@ def _wire(result: Any) -> Any:
         return result.to_dict()
     if isinstance(result, dict):
         return result
-    raise TypeError(f"a handler must return a result dataclass or a dict, not {type(result).__name__}")
-
+    raise TypeError(
+        f"a handler must return a result dataclass or a dict, not {type(result).__name__}"
+    )

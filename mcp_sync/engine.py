@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import jsonrpc
 from ._workers import Workers
@@ -19,7 +19,6 @@ from .errors import (
     ClientClosedError,
     MCPError,
     MCPSyncError,
-    ProtocolError,
     RequestCancelled,
     RequestTimeout,
 )
@@ -36,10 +35,10 @@ log = logging.getLogger("mcp_sync")
 ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
 
 #: ``handler(method, params) -> result dict``; raises :class:`MCPError` to answer with an error.
-RequestHandler = Callable[[str, Dict[str, Any]], Any]
+RequestHandler = Callable[[str, dict[str, Any]], Any]
 
 #: ``handler(method, params)`` for notifications other than progress and cancelled.
-NotificationHandler = Callable[[str, Dict[str, Any]], None]
+NotificationHandler = Callable[[str, dict[str, Any]], None]
 
 # How long a cancellation notice may take to send; it is best effort.
 _CANCEL_NOTICE_TIMEOUT = 5.0
@@ -58,7 +57,7 @@ class CancelToken:
         self._lock = threading.Lock()
         self._cancelled = False
         self._reason: Optional[str] = None
-        self._calls: Set[Call] = set()
+        self._calls: set[Call] = set()
 
     @property
     def cancelled(self) -> bool:
@@ -143,7 +142,7 @@ class Call:
         # Guards state, result, error, deadline and _inbox; the caller waits on it while
         # reading threads deliver into it.
         self._cond = threading.Condition(threading.Lock())
-        self._inbox: List[Callable[[], None]] = []
+        self._inbox: list[Callable[[], None]] = []
         self._owner = threading.get_ident()
         self._abort: Optional[Callable[[], None]] = None
 
@@ -159,7 +158,11 @@ class Call:
 
     def check(self) -> None:
         """Raise :class:`CallInterrupted` if the call was cancelled or its time ran out."""
-        if self.state == Call.PENDING and self.deadline is not None and time.monotonic() >= self.deadline:
+        if (
+            self.state == Call.PENDING
+            and self.deadline is not None
+            and time.monotonic() >= self.deadline
+        ):
             self.interrupt(Call.TIMED_OUT)
         if self.state in (Call.CANCELLED, Call.TIMED_OUT):
             raise CallInterrupted(self.state)
@@ -243,7 +246,9 @@ class Call:
             job()
 
 
-def _run_progress(callback: ProgressCallback, progress: float, total: Optional[float], message: Optional[str]) -> None:
+def _run_progress(
+    callback: ProgressCallback, progress: float, total: Optional[float], message: Optional[str]
+) -> None:
     try:
         callback(progress, total, message)
     except Exception:
@@ -295,9 +300,9 @@ class Engine:
         # Guards _pending, _progress_calls, _inbound and _closed; touched by callers,
         # reading threads and handler threads.
         self._lock = threading.Lock()
-        self._pending: Dict[RequestId, Call] = {}
-        self._progress_calls: Dict[Any, Call] = {}
-        self._inbound: Dict[RequestId, _Inbound] = {}
+        self._pending: dict[RequestId, Call] = {}
+        self._progress_calls: dict[Any, Call] = {}
+        self._inbound: dict[RequestId, _Inbound] = {}
         self._closed = False
         # Server requests run here, concurrently; notifications run on one thread, in order.
         self._handlers = Workers("handler", handler_threads)
@@ -311,7 +316,7 @@ class Engine:
     def request(
         self,
         method: str,
-        params: Optional[Dict[str, Any]] = None,
+        params: Optional[dict[str, Any]] = None,
         *,
         timeout: Optional[float],
         max_timeout: Optional[float] = None,
@@ -383,13 +388,17 @@ class Engine:
             return  # the spec forbids cancelling initialize
         try:
             self.transport.send_message(
-                jsonrpc.notification("notifications/cancelled", {"requestId": call.id, "reason": reason}),
+                jsonrpc.notification(
+                    "notifications/cancelled", {"requestId": call.id, "reason": reason}
+                ),
                 timeout=_CANCEL_NOTICE_TIMEOUT,
             )
         except Exception as exc:  # best effort: the caller gets its timeout either way
             log.debug("could not send notifications/cancelled for %s: %s", call.method, exc)
 
-    def notify(self, method: str, params: Optional[Dict[str, Any]] = None, *, timeout: Optional[float]) -> None:
+    def notify(
+        self, method: str, params: Optional[dict[str, Any]] = None, *, timeout: Optional[float]
+    ) -> None:
         """Send a notification."""
         if self._closed:
             raise ClientClosedError("the client is closed")
@@ -446,7 +455,11 @@ class Engine:
                 inbound = self._inbound.get(params.get("requestId"))  # type: ignore[arg-type]
             if inbound is not None:
                 inbound.cancelled = True
-                log.info("server cancelled its request %r: %s", params.get("requestId"), params.get("reason"))
+                log.info(
+                    "server cancelled its request %r: %s",
+                    params.get("requestId"),
+                    params.get("reason"),
+                )
         handler = self._notification_handler
         method = message.method
         self._notifier.submit(lambda: handler(method, params))
@@ -467,7 +480,9 @@ class Engine:
             reply = jsonrpc.error_response(message.id, exc.code, exc.message, exc.data)
         except Exception:
             log.exception("the handler for the server's %s request failed", message.method)
-            reply = jsonrpc.error_response(message.id, jsonrpc.INTERNAL_ERROR, "client handler failed")
+            reply = jsonrpc.error_response(
+                message.id, jsonrpc.INTERNAL_ERROR, "client handler failed"
+            )
         finally:
             with self._lock:
                 self._inbound.pop(message.id, None)
@@ -477,7 +492,9 @@ class Engine:
         try:
             self.transport.send_message(reply, timeout=_CANCEL_NOTICE_TIMEOUT * 6)
         except MCPSyncError as exc:
-            log.warning("could not send the answer to the server's %s request: %s", message.method, exc)
+            log.warning(
+                "could not send the answer to the server's %s request: %s", message.method, exc
+            )
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -510,4 +527,3 @@ class Engine:
         self._inbound = {}
         self._handlers.reset_after_fork()
         self._notifier.reset_after_fork()
-

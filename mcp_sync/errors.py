@@ -134,7 +134,7 @@ class UnsupportedProtocolVersion(ProtocolError):
     ``version`` is what the server proposed; ``supported`` lists what mcp_sync speaks.
     """
 
-    def __init__(self, version: Any, supported: "tuple[str, ...]"):
+    def __init__(self, version: Any, supported: tuple[str, ...]):
         self.version = version
         self.supported = supported
         super().__init__(
@@ -148,4 +148,6 @@ class CapabilityNotSupported(MCPSyncError):
     def __init__(self, capability: str, method: str):
         self.capability = capability
         self.method = method
-        super().__init__(f"{method} needs the server capability {capability!r}, which it did not declare")
+        super().__init__(
+            f"{method} needs the server capability {capability!r}, which it did not declare"
+        )

@@ -7,7 +7,7 @@ Messages travel as plain dicts (the fastest form to build and to hand to ``json`
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Optional, Union, cast
 
 from .errors import ProtocolError, excerpt
 
@@ -42,7 +42,7 @@ class Request:
 
     __slots__ = ("id", "method", "params")
 
-    def __init__(self, id: RequestId, method: str, params: Optional[Dict[str, Any]]):
+    def __init__(self, id: RequestId, method: str, params: Optional[dict[str, Any]]):
         self.id = id
         self.method = method
         self.params = params
@@ -56,7 +56,7 @@ class Notification:
 
     __slots__ = ("method", "params")
 
-    def __init__(self, method: str, params: Optional[Dict[str, Any]]):
+    def __init__(self, method: str, params: Optional[dict[str, Any]]):
         self.method = method
         self.params = params
 
@@ -131,7 +131,7 @@ def parse_message(obj: Any) -> Message:
     if has_result:
         if not _is_id(msg_id):
             raise ProtocolError(f"response has an invalid id {msg_id!r}")
-        return Response(msg_id, obj["result"])
+        return Response(cast(RequestId, msg_id), obj["result"])
     if msg_id is not None and not _is_id(msg_id):
         raise ProtocolError(f"error response has an invalid id {msg_id!r}")
     if not isinstance(error, dict):
@@ -140,10 +140,12 @@ def parse_message(obj: Any) -> Message:
     if not isinstance(code, int) or isinstance(code, bool):
         raise ProtocolError("error code must be an integer", body_excerpt=excerpt(repr(obj)))
     message = error.get("message")
-    return ErrorResponse(msg_id, code, message if isinstance(message, str) else "", error.get("data"))
+    return ErrorResponse(
+        msg_id, code, message if isinstance(message, str) else "", error.get("data")
+    )
 
 
-def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> List[Message]:
+def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> list[Message]:
     """Decode one HTTP body, SSE ``data`` or stdio line into its messages.
 
     A JSON array (a batch) is accepted only when ``allow_batch`` is true, as the
@@ -153,7 +155,9 @@ def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> L
     try:
         obj = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"malformed JSON from server ({exc})", body_excerpt=excerpt(payload)) from None
+        raise ProtocolError(
+            f"malformed JSON from server ({exc})", body_excerpt=excerpt(payload)
+        ) from None
     if isinstance(obj, list):
         if not allow_batch:
             raise ProtocolError("server sent a JSON-RPC batch, which this protocol version forbids")
@@ -163,35 +167,37 @@ def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> L
     return [parse_message(obj)]
 
 
-def request(id: RequestId, method: str, params: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def request(id: RequestId, method: str, params: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Build the wire dict of a request."""
-    msg: Dict[str, Any] = {"jsonrpc": "2.0", "id": id, "method": method}
+    msg: dict[str, Any] = {"jsonrpc": "2.0", "id": id, "method": method}
     if params is not None:
         msg["params"] = params
     return msg
 
 
-def notification(method: str, params: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def notification(method: str, params: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Build the wire dict of a notification."""
-    msg: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
     if params is not None:
         msg["params"] = params
     return msg
 
 
-def response(id: RequestId, result: Any) -> Dict[str, Any]:
+def response(id: RequestId, result: Any) -> dict[str, Any]:
     """Build the wire dict of a successful response."""
     return {"jsonrpc": "2.0", "id": id, "result": result}
 
 
-def error_response(id: Optional[RequestId], code: int, message: str, data: Any = None) -> Dict[str, Any]:
+def error_response(
+    id: Optional[RequestId], code: int, message: str, data: Any = None
+) -> dict[str, Any]:
     """Build the wire dict of an error response."""
-    error: Dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
     return {"jsonrpc": "2.0", "id": id, "error": error}
 
 
-def encode(message: Union[Dict[str, Any], List[Dict[str, Any]]]) -> bytes:
+def encode(message: Union[dict[str, Any], list[dict[str, Any]]]) -> bytes:
     """Serialise a message as compact, single-line UTF-8 JSON."""
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

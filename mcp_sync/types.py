@@ -11,7 +11,7 @@ import base64
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
 __all__ = [
     "AudioContent",
@@ -55,7 +55,7 @@ W = TypeVar("W", bound="WireType")
 _CAMEL_BOUNDARY = re.compile(r"_([a-z])")
 
 # A field's codec: (decode wire value -> python value, encode python value -> wire value).
-_Codec = Tuple[Callable[[Any], Any], Callable[[Any], Any]]
+_Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 
 
 def _camel(name: str) -> str:
@@ -109,12 +109,12 @@ class WireType:
     """Base of the wire dataclasses: decoding from and encoding to the wire form."""
 
     # Built once per class on first use: (attribute, wire key, decoder) for each declared field.
-    _spec: ClassVar[Optional[List[Tuple[str, str, Callable[[Any], Any]]]]] = None
+    _spec: ClassVar[Optional[list[tuple[str, str, Callable[[Any], Any]]]]] = None
     _keys: ClassVar[frozenset[str]] = frozenset()
-    extra: Dict[str, Any]
+    extra: dict[str, Any]
 
     @classmethod
-    def _fields(cls) -> List[Tuple[str, str, Callable[[Any], Any]]]:
+    def _fields(cls) -> list[tuple[str, str, Callable[[Any], Any]]]:
         spec = cls.__dict__.get("_spec")
         if spec is None:
             spec = []
@@ -128,7 +128,7 @@ class WireType:
         return spec
 
     @classmethod
-    def from_dict(cls: Type[W], data: Any) -> W:
+    def from_dict(cls: type[W], data: Any) -> W:
         """Build an instance from its wire form; unknown keys go to ``extra``.
 
         Raises :class:`TypeError` or :class:`ValueError` when ``data`` has the wrong shape.
@@ -136,7 +136,7 @@ class WireType:
         if not isinstance(data, dict):
             raise TypeError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
         spec = cls._fields()
-        kwargs: Dict[str, Any] = {}
+        kwargs: dict[str, Any] = {}
         for attr, key, decode in spec:
             if key in data:
                 value = data[key]
@@ -148,9 +148,9 @@ class WireType:
         except TypeError as exc:  # a required field is missing
             raise ValueError(f"{cls.__name__}: {exc}") from None
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Return the wire form: camelCase keys, unset optional fields left out."""
-        out: Dict[str, Any] = dict(self.extra)
+        out: dict[str, Any] = dict(self.extra)
         for attr, key, _ in self._fields():
             value = getattr(self, attr)
             if value is not None:
@@ -169,20 +169,20 @@ class Implementation(WireType):
     name: str
     version: str
     title: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class ServerCapabilities(WireType):
     """What the server declared it supports; a feature is present when its field is not None."""
 
-    tools: Optional[Dict[str, Any]] = None
-    resources: Optional[Dict[str, Any]] = None
-    prompts: Optional[Dict[str, Any]] = None
-    logging: Optional[Dict[str, Any]] = None
-    completions: Optional[Dict[str, Any]] = None
-    experimental: Optional[Dict[str, Any]] = None
-    extra: Dict[str, Any] = _extra()
+    tools: Optional[dict[str, Any]] = None
+    resources: Optional[dict[str, Any]] = None
+    prompts: Optional[dict[str, Any]] = None
+    logging: Optional[dict[str, Any]] = None
+    completions: Optional[dict[str, Any]] = None
+    experimental: Optional[dict[str, Any]] = None
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -193,7 +193,7 @@ class InitializeResult(WireType):
     capabilities: ServerCapabilities = wire(of=ServerCapabilities)
     server_info: Implementation = wire(of=Implementation)
     instructions: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 # --- content blocks -------------------------------------------------------------------------
@@ -204,9 +204,9 @@ class ContentBlock(WireType):
     """Base of the content block types; ``type`` names the kind of block."""
 
     type: str
-    annotations: Optional[Dict[str, Any]] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    annotations: Optional[dict[str, Any]] = None
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -264,8 +264,8 @@ class ResourceContents(WireType):
     mime_type: Optional[str] = None
     text: Optional[str] = None
     blob: Optional[str] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
     @property
     def raw(self) -> bytes:
@@ -293,7 +293,7 @@ class UnknownContent(ContentBlock):
     """A content block of a type mcp_sync does not know; its fields are in ``extra``."""
 
 
-_CONTENT_TYPES: Dict[str, Type[ContentBlock]] = {
+_CONTENT_TYPES: dict[str, type[ContentBlock]] = {
     "text": TextContent,
     "image": ImageContent,
     "audio": AudioContent,
@@ -324,14 +324,14 @@ class Tool(WireType):
     """A tool the server offers. Treat ``annotations`` as untrusted hints."""
 
     name: str
-    input_schema: Dict[str, Any] = wire(default={})
+    input_schema: dict[str, Any] = wire(default={})
     description: Optional[str] = None
     title: Optional[str] = None
-    output_schema: Optional[Dict[str, Any]] = None
-    annotations: Optional[Dict[str, Any]] = None
-    icons: Optional[List[Dict[str, Any]]] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    output_schema: Optional[dict[str, Any]] = None
+    annotations: Optional[dict[str, Any]] = None
+    icons: Optional[list[dict[str, Any]]] = None
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
     @property
     def display_name(self) -> str:
@@ -347,20 +347,20 @@ class Tool(WireType):
 class ListToolsResult(WireType):
     """One page of ``tools/list``."""
 
-    tools: List[Tool] = wire(of=[Tool], default=[])
+    tools: list[Tool] = wire(of=[Tool], default=[])
     next_cursor: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class CallToolResult(WireType):
     """The result of a tool call. ``is_error`` marks a tool execution error, which is a result."""
 
-    content: List[ContentBlock] = wire(of=[content_block_from_dict], default=[])
+    content: list[ContentBlock] = wire(of=[content_block_from_dict], default=[])
     structured_content: Any = None
     is_error: bool = False
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
     @property
     def text(self) -> str:
@@ -381,9 +381,9 @@ class Resource(WireType):
     description: Optional[str] = None
     mime_type: Optional[str] = None
     size: Optional[int] = None
-    annotations: Optional[Dict[str, Any]] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    annotations: Optional[dict[str, Any]] = None
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -395,36 +395,36 @@ class ResourceTemplate(WireType):
     title: Optional[str] = None
     description: Optional[str] = None
     mime_type: Optional[str] = None
-    annotations: Optional[Dict[str, Any]] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    annotations: Optional[dict[str, Any]] = None
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class ListResourcesResult(WireType):
     """One page of ``resources/list``."""
 
-    resources: List[Resource] = wire(of=[Resource], default=[])
+    resources: list[Resource] = wire(of=[Resource], default=[])
     next_cursor: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class ListResourceTemplatesResult(WireType):
     """One page of ``resources/templates/list``."""
 
-    resource_templates: List[ResourceTemplate] = wire(of=[ResourceTemplate], default=[])
+    resource_templates: list[ResourceTemplate] = wire(of=[ResourceTemplate], default=[])
     next_cursor: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class ReadResourceResult(WireType):
     """The result of ``resources/read``."""
 
-    contents: List[ResourceContents] = wire(of=[ResourceContents], default=[])
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    contents: list[ResourceContents] = wire(of=[ResourceContents], default=[])
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
     @property
     def text(self) -> str:
@@ -443,7 +443,7 @@ class PromptArgument(WireType):
     title: Optional[str] = None
     description: Optional[str] = None
     required: Optional[bool] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -453,19 +453,19 @@ class Prompt(WireType):
     name: str
     title: Optional[str] = None
     description: Optional[str] = None
-    arguments: Optional[List[PromptArgument]] = wire(of=[PromptArgument])
-    icons: Optional[List[Dict[str, Any]]] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    arguments: Optional[list[PromptArgument]] = wire(of=[PromptArgument])
+    icons: Optional[list[dict[str, Any]]] = None
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class ListPromptsResult(WireType):
     """One page of ``prompts/list``."""
 
-    prompts: List[Prompt] = wire(of=[Prompt], default=[])
+    prompts: list[Prompt] = wire(of=[Prompt], default=[])
     next_cursor: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -474,17 +474,17 @@ class PromptMessage(WireType):
 
     role: str
     content: ContentBlock = wire(of=content_block_from_dict)
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class GetPromptResult(WireType):
     """The result of ``prompts/get``."""
 
-    messages: List[PromptMessage] = wire(of=[PromptMessage], default=[])
+    messages: list[PromptMessage] = wire(of=[PromptMessage], default=[])
     description: Optional[str] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 # --- completion and logging -----------------------------------------------------------------
@@ -494,10 +494,10 @@ class GetPromptResult(WireType):
 class Completion(WireType):
     """Completion values for one argument."""
 
-    values: List[str] = wire(default=[])
+    values: list[str] = wire(default=[])
     total: Optional[int] = None
     has_more: Optional[bool] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -505,10 +505,10 @@ class CompleteResult(WireType):
     """The result of ``completion/complete``."""
 
     completion: Completion = wire(of=Completion)
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
     @property
-    def values(self) -> List[str]:
+    def values(self) -> list[str]:
         return self.completion.values
 
 
@@ -519,7 +519,7 @@ class LoggingMessage(WireType):
     level: str
     data: Any = None
     logger: Optional[str] = None
-    extra: Dict[str, Any] = _extra()
+    extra: dict[str, Any] = _extra()
 
 
 # --- client features ------------------------------------------------------------------------
@@ -531,20 +531,20 @@ class Root(WireType):
 
     uri: str
     name: Optional[str] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
 class CreateMessageResult(WireType):
     """What a sampling handler returns: the model's message."""
 
-    content: Union[ContentBlock, List[ContentBlock]] = wire(of=_content_or_list)
+    content: Union[ContentBlock, list[ContentBlock]] = wire(of=_content_or_list)
     model: str = ""
     role: str = "assistant"
     stop_reason: Optional[str] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()
 
 
 @dataclass
@@ -552,6 +552,6 @@ class ElicitResult(WireType):
     """What an elicitation handler returns: ``accept`` (with ``content``), ``decline`` or ``cancel``."""
 
     action: str
-    content: Optional[Dict[str, Any]] = None
-    meta: Optional[Dict[str, Any]] = wire("_meta")
-    extra: Dict[str, Any] = _extra()
+    content: Optional[dict[str, Any]] = None
+    meta: Optional[dict[str, Any]] = wire("_meta")
+    extra: dict[str, Any] = _extra()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import SessionExpiredError, TransportError
 from ..jsonrpc import Message
@@ -20,10 +20,16 @@ MessageSink = Callable[[Message, "Optional[Call]"], None]
 class SessionLost(SessionExpiredError):
     """The server no longer knows the session of ``generation``; recovery may start a new one."""
 
-    def __init__(self, generation: int, rule: str, *, status: Optional[int] = None, body_excerpt: str = ""):
+    def __init__(
+        self, generation: int, rule: str, *, status: Optional[int] = None, body_excerpt: str = ""
+    ):
         self.generation = generation
         self.rule = rule
-        super().__init__(f"the server no longer knows the session ({rule})", status=status, body_excerpt=body_excerpt)
+        super().__init__(
+            f"the server no longer knows the session ({rule})",
+            status=status,
+            body_excerpt=body_excerpt,
+        )
 
 
 class StreamBroken(TransportError):
@@ -55,11 +61,11 @@ class Transport(abc.ABC):
         self._sink = sink
 
     @abc.abstractmethod
-    def send_request(self, message: Dict[str, Any], call: Call) -> None:
+    def send_request(self, message: dict[str, Any], call: Call) -> None:
         """Send a request and read until ``call`` is done or its streams end."""
 
     @abc.abstractmethod
-    def send_message(self, message: Dict[str, Any], *, timeout: Optional[float]) -> None:
+    def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
         """Send a notification or a response."""
 
     @abc.abstractmethod

@@ -15,7 +15,8 @@ import random
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Tuple, Union
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import requests
 import urllib3
@@ -56,14 +57,15 @@ _TIMEOUT_ERRORS = (
 )
 
 
-def _is_timeout(exc: BaseException) -> bool:
+def _is_timeout(error: BaseException) -> bool:
+    exc: Optional[BaseException] = error
     while exc is not None:
         if isinstance(exc, _TIMEOUT_ERRORS):
             return True
         if exc.args and isinstance(exc.args[0], BaseException) and exc.args[0] is not exc:
             exc = exc.args[0]
             continue
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        exc = exc.__cause__ or exc.__context__
     return False
 
 
@@ -129,7 +131,7 @@ class _Snapshot:
 
     __slots__ = ("generation", "has_session", "headers")
 
-    def __init__(self, headers: Dict[str, str], generation: int, has_session: bool):
+    def __init__(self, headers: dict[str, str], generation: int, has_session: bool):
         self.headers = headers
         self.generation = generation
         self.has_session = has_session
@@ -146,7 +148,7 @@ class StreamableHTTPTransport(Transport):
         url: str,
         *,
         http: Optional[requests.Session] = None,
-        headers: Optional[Dict[str, str]] = None,
+        headers: Optional[dict[str, str]] = None,
         auth: Optional[AuthBase] = None,
         connect_timeout: float = 10.0,
         listen: bool = True,
@@ -186,7 +188,9 @@ class StreamableHTTPTransport(Transport):
         http.mount("https://", adapter)
         return http
 
-    def _build_headers(self, accept: str, session_id: Optional[str], version: Optional[str]) -> Dict[str, str]:
+    def _build_headers(
+        self, accept: str, session_id: Optional[str], version: Optional[str]
+    ) -> dict[str, str]:
         headers = {"Accept": accept, "Content-Type": JSON}
         headers.update(self._user_headers)
         if session_id is not None:
@@ -225,7 +229,9 @@ class StreamableHTTPTransport(Transport):
 
     def _install_session(self, session_id: Optional[str]) -> None:
         if session_id is not None and not all(0x21 <= ord(c) <= 0x7E for c in session_id):
-            raise ProtocolError("the server sent a session id with characters outside visible ASCII")
+            raise ProtocolError(
+                "the server sent a session id with characters outside visible ASCII"
+            )
         with self._state:
             self._session_id = session_id
             self._generation += 1
@@ -264,14 +270,14 @@ class StreamableHTTPTransport(Transport):
 
     # --- requests ---------------------------------------------------------------------------
 
-    def _timeout(self, read: Optional[float]) -> Tuple[float, Optional[float]]:
+    def _timeout(self, read: Optional[float]) -> tuple[float, Optional[float]]:
         connect = self._connect_timeout if read is None else min(self._connect_timeout, read)
         return (connect, read)
 
     def _send(
         self,
         method: str,
-        headers: Dict[str, str],
+        headers: dict[str, str],
         read_timeout: Optional[float],
         data: Optional[bytes] = None,
         stream: bool = True,
@@ -302,7 +308,9 @@ class StreamableHTTPTransport(Transport):
         if snap.has_session and status == 400 and self.treat_400_as_expired:
             message = _session_error_message(response)
             if message is not None:
-                self._lost(snap, f"HTTP 400 whose error speaks of the session ({message!r})", status, body)
+                self._lost(
+                    snap, f"HTTP 400 whose error speaks of the session ({message!r})", status, body
+                )
         raise HTTPStatusError(status, body, method=what)
 
     def _lost(self, snap: _Snapshot, rule: str, status: int, body: str) -> None:
@@ -310,7 +318,7 @@ class StreamableHTTPTransport(Transport):
         self.expire(snap.generation)
         raise SessionLost(snap.generation, rule, status=status, body_excerpt=body)
 
-    def send_request(self, message: Dict[str, Any], call: Call) -> None:
+    def send_request(self, message: dict[str, Any], call: Call) -> None:
         method = message["method"]
         initialize = method == "initialize"
         snap = self._snapshot(initialize)
@@ -370,11 +378,14 @@ class StreamableHTTPTransport(Transport):
                 return
             if last_id is None:
                 raise StreamBroken(
-                    f"the server closed the stream of {call.method} before answering it", snap.generation
+                    f"the server closed the stream of {call.method} before answering it",
+                    snap.generation,
                 )
             resumes += 1
             if resumes > MAX_RESUMES:
-                raise TransportError(f"the stream of {call.method} kept breaking; gave up resuming it")
+                raise TransportError(
+                    f"the stream of {call.method} kept breaking; gave up resuming it"
+                )
             self._pause(retry if retry is not None else DEFAULT_RETRY, call)
             response = self._resume(last_id, call, snap)
             call.set_abort(lambda r=response: _abort(r))  # type: ignore[misc]
@@ -403,7 +414,7 @@ class StreamableHTTPTransport(Transport):
             raise
         return response
 
-    def send_message(self, message: Dict[str, Any], *, timeout: Optional[float]) -> None:
+    def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
         snap = self._snapshot()
         response = self._send("POST", snap.headers, timeout, jsonrpc.encode(message), stream=False)
         try:
@@ -422,7 +433,9 @@ class StreamableHTTPTransport(Transport):
         while True:
             with self._state:
                 while not self._closing and (
-                    self._expired or self._protocol_version is None or self._generation == idle_generation
+                    self._expired
+                    or self._protocol_version is None
+                    or self._generation == idle_generation
                 ):
                     self._state.wait()
                 if self._closing:
@@ -445,10 +458,12 @@ class StreamableHTTPTransport(Transport):
                     idle_generation = generation
                 continue
             with self._state:
-                if self._closing:
-                    response.close()
-                    return
-                self._listener_response = response
+                closing = self._is_closing()
+                if not closing:
+                    self._listener_response = response
+            if closing:
+                response.close()
+                return
             self._listener_settled.set()
             try:
                 status = response.status_code
@@ -456,7 +471,9 @@ class StreamableHTTPTransport(Transport):
                     log.debug("the server offers no GET stream (405)")
                     idle_generation = generation
                     continue
-                if snap.has_session and (status == 404 or (status == 400 and _session_error_message(response))):
+                if snap.has_session and (
+                    status == 404 or (status == 400 and _session_error_message(response))
+                ):
                     # Many servers answer 404 to GET when they have no GET handler, so a
                     # 404 here is checked with a ping on the same session before anything is torn down.
                     idle_generation = generation
@@ -480,7 +497,10 @@ class StreamableHTTPTransport(Transport):
                             try:
                                 self._deliver(event.data, None)
                             except ProtocolError as exc:
-                                log.warning("mcp_sync: dropping a malformed message on the GET stream: %s", exc)
+                                log.warning(
+                                    "mcp_sync: dropping a malformed message on the GET stream: %s",
+                                    exc,
+                                )
                 except ProtocolError as exc:
                     log.warning("mcp_sync: the GET stream broke the protocol: %s", exc)
                     failures += 1
@@ -493,14 +513,20 @@ class StreamableHTTPTransport(Transport):
                 with self._state:
                     self._listener_response = None
                 response.close()
-            if self._closing:
+            if self._is_closing():
                 return
             self._wait_closing(retry if retry is not None else DEFAULT_RETRY)
+
+    def _is_closing(self) -> bool:
+        return self._closing
 
     def _listener_backoff(self, failures: int) -> bool:
         """Sleep before the next listener attempt; False once it should give up on this session."""
         if failures >= MAX_LISTENER_FAILURES:
-            log.warning("mcp_sync: the GET stream failed %d times in a row; not listening on this session", failures)
+            log.warning(
+                "mcp_sync: the GET stream failed %d times in a row; not listening on this session",
+                failures,
+            )
             return False
         delay = min(30.0, 0.5 * 2**failures) * (0.5 + random.random() / 2)
         self._wait_closing(delay)

@@ -12,14 +12,14 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Callable, Dict
+from typing import Any, Callable
 
 import mcp_sync
 
 log = logging.getLogger("conformance-client")
 
 
-def _accept_with_defaults(params: Dict[str, Any]) -> Dict[str, Any]:
+def _accept_with_defaults(params: dict[str, Any]) -> dict[str, Any]:
     # Accept with nothing filled in: mcp_sync fills the schema's defaults (SEP-1034).
     return {"action": "accept", "content": {}}
 
@@ -29,14 +29,14 @@ def _client(url: str, version: str, **options: Any) -> mcp_sync.Client:
     return mcp_sync.Client(url, protocol_version=pinned, timeout=20, **options)
 
 
-def run_initialize(url: str, version: str, context: Dict[str, Any]) -> None:
+def run_initialize(url: str, version: str, context: dict[str, Any]) -> None:
     with _client(url, version) as client:
         # The mock declares no capabilities, so the spec forbids asking it for tools.
         if client.server_capabilities.tools is not None:
             client.list_tools()
 
 
-def run_tools_call(url: str, version: str, context: Dict[str, Any]) -> None:
+def run_tools_call(url: str, version: str, context: dict[str, Any]) -> None:
     with _client(url, version) as client:
         names = [tool.name for tool in client.list_tools()]
         if "add_numbers" in names:
@@ -44,20 +44,20 @@ def run_tools_call(url: str, version: str, context: Dict[str, Any]) -> None:
             log.info("add_numbers -> %s", result.text)
 
 
-def run_elicitation_defaults(url: str, version: str, context: Dict[str, Any]) -> None:
+def run_elicitation_defaults(url: str, version: str, context: dict[str, Any]) -> None:
     with _client(url, version, elicitation_handler=_accept_with_defaults) as client:
         result = client.call_tool("test_client_elicitation_defaults", {})
         log.info("elicitation tool -> %s", result.text)
 
 
-def run_sse_retry(url: str, version: str, context: Dict[str, Any]) -> None:
+def run_sse_retry(url: str, version: str, context: dict[str, Any]) -> None:
     with _client(url, version) as client:
         client.list_tools()
         result = client.call_tool("test_reconnection", {})
         log.info("test_reconnection -> %s", result.text)
 
 
-def run_json_schema_preservation(url: str, version: str, context: Dict[str, Any]) -> None:
+def run_json_schema_preservation(url: str, version: str, context: dict[str, Any]) -> None:
     with _client(url, version) as client:
         tools = {tool.name: tool for tool in client.list_tools()}
         source = tools.get("json_schema_2020_12_tool")
@@ -65,14 +65,14 @@ def run_json_schema_preservation(url: str, version: str, context: Dict[str, Any]
             client.call_tool("json_schema_echo", {"schema": source.input_schema})
 
 
-def run_default(url: str, version: str, context: Dict[str, Any]) -> None:
+def run_default(url: str, version: str, context: dict[str, Any]) -> None:
     """Scenarios without special steps: connect and list what the server offers."""
     with _client(url, version) as client:
         if client.server_capabilities.tools is not None:
             client.list_tools()
 
 
-SCENARIOS: Dict[str, Callable[[str, str, Dict[str, Any]], None]] = {
+SCENARIOS: dict[str, Callable[[str, str, dict[str, Any]], None]] = {
     "initialize": run_initialize,
     "tools_call": run_tools_call,
     "elicitation-sep1034-client-defaults": run_elicitation_defaults,
@@ -82,7 +82,9 @@ SCENARIOS: Dict[str, Callable[[str, str, Dict[str, Any]], None]] = {
 
 
 def main(argv: list) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     if len(argv) < 2:
         print("usage: client.py <server-url>", file=sys.stderr)
         return 2

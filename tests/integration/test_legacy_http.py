@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 import requests
@@ -22,7 +22,7 @@ from mcp_sync import (
 )
 
 
-def _sampler(params: Dict[str, Any]) -> Dict[str, Any]:
+def _sampler(params: dict[str, Any]) -> dict[str, Any]:
     prompt = params["messages"][0]["content"]["text"]
     return {
         "role": "assistant",
@@ -31,11 +31,11 @@ def _sampler(params: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def _elicitor(params: Dict[str, Any]) -> Dict[str, Any]:
+def _elicitor(params: dict[str, Any]) -> dict[str, Any]:
     return {"action": "accept", "content": {"name": "Ada"}}
 
 
-def _mcp_threads() -> List[str]:
+def _mcp_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("mcp_sync")]
 
 
@@ -102,10 +102,10 @@ def test_resources_list_read_and_templates(mcp_server):
 
 
 def test_resource_subscription_delivers_updates(mcp_server):
-    updates: List[str] = []
+    updates: list[str] = []
     got = threading.Event()
 
-    def on_notification(method: str, params: Dict[str, Any]) -> None:
+    def on_notification(method: str, params: dict[str, Any]) -> None:
         if method == "notifications/resources/updated":
             updates.append(params["uri"])
             got.set()
@@ -127,7 +127,7 @@ def test_prompts_and_completion(mcp_server):
 
 
 def test_progress_reaches_the_callback_in_order_before_the_result(mcp_server):
-    seen: List[Any] = []
+    seen: list[Any] = []
     with Client(mcp_server.url) as client:
         result = client.call_tool(
             "slow", {"steps": 4, "delay": 0.02}, progress=lambda p, t, m: seen.append((p, t, m))
@@ -139,7 +139,7 @@ def test_progress_reaches_the_callback_in_order_before_the_result(mcp_server):
 
 
 def test_log_messages_reach_the_logging_handler_at_the_level_set(mcp_server):
-    messages: List[LoggingMessage] = []
+    messages: list[LoggingMessage] = []
     got = threading.Event()
 
     def on_log(message: LoggingMessage) -> None:
@@ -200,7 +200,7 @@ def test_ping(mcp_server):
 
 
 def test_session_deleted_by_another_party_is_replaced_transparently(mcp_server):
-    resets: List[Client] = []
+    resets: list[Client] = []
     with Client(mcp_server.url, on_session_reset=resets.append) as client:
         old = client.session_id
         _delete_session(client)
@@ -210,11 +210,11 @@ def test_session_deleted_by_another_party_is_replaced_transparently(mcp_server):
 
 
 def test_a_new_session_renews_subscriptions_and_the_logging_level(mcp_server):
-    updates: List[str] = []
-    logs: List[Any] = []
+    updates: list[str] = []
+    logs: list[Any] = []
     updated = threading.Event()
 
-    def on_notification(method: str, params: Dict[str, Any]) -> None:
+    def on_notification(method: str, params: dict[str, Any]) -> None:
         if method == "notifications/resources/updated":
             updates.append(params["uri"])
             updated.set()
@@ -253,8 +253,8 @@ def test_listener_notices_a_lost_session_and_starts_a_new_one(mcp_server):
 
 
 def test_many_threads_share_one_client_through_a_session_loss(mcp_server):
-    errors: List[BaseException] = []
-    wrong: List[Any] = []
+    errors: list[BaseException] = []
+    wrong: list[Any] = []
     with Client(mcp_server.url) as client:
 
         def work(i: int) -> None:
@@ -263,7 +263,7 @@ def test_many_threads_share_one_client_through_a_session_loss(mcp_server):
                     result = client.call_tool("add", {"a": i, "b": j})
                     if result.structured_content != {"result": i + j}:
                         wrong.append((i, j, result))
-                except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                except BaseException as exc:
                     errors.append(exc)
 
         threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
