@@ -337,10 +337,17 @@ class Client:
 
     def _initialize(self, version: Optional[str] = None) -> None:
         """The handshake; the caller holds ``_init_lock``."""
-        offered = version or self._requested_version
         self._transport.begin_session()
+        try:
+            self._handshake(version)
+        except BaseException:
+            self._transport.session_failed()
+            raise
+        self._transport.session_opened()
+
+    def _handshake(self, version: Optional[str]) -> None:
         params = {
-            "protocolVersion": offered,
+            "protocolVersion": version or self._requested_version,
             "capabilities": self._capabilities(),
             "clientInfo": self._client_info.to_dict(),
         }
@@ -348,15 +355,10 @@ class Client:
             raw = self._engine.request("initialize", params, timeout=self._timeout)
         except MCPError as exc:
             supported = exc.data.get("supported") if isinstance(exc.data, dict) else None
-            if (
-                version is None
-                and exc.code == jsonrpc.INVALID_PARAMS
-                and isinstance(supported, list)
-            ):
-                mutual = [v for v in LEGACY_VERSIONS if v in supported]
-                if mutual:
-                    self._initialize(mutual[0])
-                    return
+            mutual = [v for v in LEGACY_VERSIONS if v in (supported or ())]
+            if version is None and exc.code == jsonrpc.INVALID_PARAMS and mutual:
+                self._handshake(mutual[0])
+                return
             raise
         result = _decode(InitializeResult, raw, "initialize")
         if result.protocol_version not in LEGACY_VERSIONS:
@@ -364,7 +366,7 @@ class Client:
             raise UnsupportedProtocolVersion(result.protocol_version, LEGACY_VERSIONS)
         self._transport.allow_batch = result.protocol_version == "2025-03-26"
         self._init = result
-        self._transport.session_ready(result.protocol_version)
+        self._transport.session_negotiated(result.protocol_version)
         self._engine.notify("notifications/initialized", None, timeout=self._timeout)
 
     def _before_resend(self, retry_state: RetryCallState) -> None:
@@ -509,7 +511,8 @@ class Client:
             return True
         except Exception:
             return False
-        return False
+        # The ping may have waited for another thread's new session and gone out on it.
+        return self._transport.generation != generation
 
     def request(
         self,

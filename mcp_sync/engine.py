@@ -114,6 +114,7 @@ class Call:
         "read_timeout",
         "reset_on_progress",
         "result",
+        "started",
         "state",
         "timeout",
     )
@@ -132,8 +133,9 @@ class Call:
         self.method = method
         self.timeout = timeout
         self.read_timeout = timeout
-        self.deadline = None if timeout is None else now + timeout
+        self.started = now
         self.hard_deadline = None if max_timeout is None else now + max(max_timeout, timeout or 0)
+        self.deadline = self.hard_deadline if timeout is None else now + timeout
         self.progress = progress
         self.reset_on_progress = reset_on_progress
         self.state = Call.PENDING
@@ -253,6 +255,11 @@ def _run_progress(
         callback(progress, total, message)
     except Exception:
         log.exception("error in a progress callback")
+
+
+def _is_key(value: Any) -> bool:
+    """Whether a server-sent token or id can name a request (strings and integers only)."""
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
 
 
 class CallInterrupted(Exception):
@@ -376,7 +383,7 @@ class Engine:
             self._send_cancel(call, reason or "cancelled by the client")
             raise RequestCancelled(call.method, reason)
         self._send_cancel(call, "timed out")
-        raise RequestTimeout(call.method, call.timeout or 0.0)
+        raise RequestTimeout(call.method, round(time.monotonic() - call.started, 3))
 
     def _forget(self, call: Call) -> None:
         with self._lock:
@@ -433,8 +440,9 @@ class Engine:
     def _receive_notification(self, message: Notification) -> None:
         params = message.params or {}
         if message.method == "notifications/progress":
+            token = params.get("progressToken")
             with self._lock:
-                call = self._progress_calls.get(params.get("progressToken"))
+                call = self._progress_calls.get(token) if _is_key(token) else None
             if call is None:
                 log.debug("dropping progress for an unknown token")
                 return
@@ -451,8 +459,9 @@ class Engine:
             )
             return
         if message.method == "notifications/cancelled":
+            request_id = params.get("requestId")
             with self._lock:
-                inbound = self._inbound.get(params.get("requestId"))  # type: ignore[arg-type]
+                inbound = self._inbound.get(request_id) if _is_key(request_id) else None  # type: ignore[arg-type]
             if inbound is not None:
                 inbound.cancelled = True
                 log.info(

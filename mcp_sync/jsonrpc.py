@@ -145,6 +145,10 @@ def parse_message(obj: Any) -> Message:
     )
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> list[Message]:
     """Decode one HTTP body, SSE ``data`` or stdio line into its messages.
 
@@ -153,7 +157,7 @@ def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> l
     malformed JSON or a message of the wrong shape.
     """
     try:
-        obj = json.loads(payload)
+        obj = json.loads(payload, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(
             f"malformed JSON from server ({exc})", body_excerpt=excerpt(payload)
@@ -199,5 +203,16 @@ def error_response(
 
 
 def encode(message: Union[dict[str, Any], list[dict[str, Any]]]) -> bytes:
-    """Serialise a message as compact, single-line UTF-8 JSON."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Serialise a message as compact, single-line UTF-8 JSON.
+
+    Raises :class:`ValueError` for what JSON cannot carry (NaN, lone surrogates) and
+    :class:`TypeError` for values that are not JSON types.
+    """
+    try:
+        return json.dumps(
+            message, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the message holds a string that is not valid Unicode") from None
+    except ValueError as exc:
+        raise ValueError(f"the message cannot be sent as JSON: {exc}") from None

@@ -28,7 +28,7 @@ if not hasattr(_SSEClient, "_read"):  # pragma: no cover - depends on the enviro
 __all__ = ["SSEEvent", "iter_sse"]
 
 _BOM = b"\xef\xbb\xbf"
-_BLOCK_ENDS = (b"\r\r", b"\n\n", b"\r\n\r\n")
+_BLOCK_END = b"\n\n"
 
 
 class SSEEvent:
@@ -63,13 +63,30 @@ def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield from it
 
 
+def _one_line_ending(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    # The event-stream spec ends lines with CRLF, LF or CR, in any mix; sseclient-py's
+    # stitcher recognises a blank line only when both ends match. Turning every ending
+    # into LF (a CR at a chunk's end may pair with an LF at the next one's start) lets
+    # it find each block wherever the chunks were split.
+    pending_cr = False
+    for chunk in chunks:
+        if pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        if not chunk:
+            continue
+        pending_cr = chunk.endswith(b"\r")
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        yield chunk
+
+
 def _parse_block(block: bytes) -> Optional[SSEEvent]:
     event = "message"
     data: Optional[list[str]] = None
     event_id: Optional[str] = None
     retry: Optional[int] = None
     seen = False
-    for raw_line in block.splitlines():
+    for raw_line in block.split(b"\n"):
         if not raw_line or raw_line.startswith(b":"):
             continue
         try:
@@ -85,14 +102,12 @@ def _parse_block(block: bytes) -> Optional[SSEEvent]:
             data.append(value)
         elif name == "event":
             event = value or "message"
-        elif name == "id":
-            if "\x00" not in value:
-                event_id = value
-        elif name == "retry":
-            if value.isdigit():
-                retry = int(value)
+        elif name == "id" and "\x00" not in value:
+            event_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            retry = int(value)
         else:
-            continue
+            continue  # unknown fields and invalid values are ignored
         seen = True
     if not seen:
         return None
@@ -106,11 +121,11 @@ def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
     is dropped, as the event-stream spec says. Raises :class:`~mcp_sync.ProtocolError`
     on bytes that are not UTF-8.
     """
-    framer = _SSEClient(_without_bom(chunks))
+    framer = _SSEClient(_one_line_ending(_without_bom(chunks)))
     # sseclient-py's block stitcher; the field parsing above replaces its events().
     read_blocks: Callable[[], Iterator[bytes]] = getattr(framer, "_read")  # noqa: B009
     for block in read_blocks():
-        if not block.endswith(_BLOCK_ENDS):
+        if not block.endswith(_BLOCK_END):
             return  # the stream ended in the middle of an event
         parsed = _parse_block(block)
         if parsed is not None:

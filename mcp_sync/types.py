@@ -123,8 +123,9 @@ class WireType:
                     continue
                 key = f.metadata.get("wire") or _camel(f.name)
                 spec.append((f.name, key, _decoder_for(f.metadata.get("of"))))
-            cls._spec = spec
+            # _keys first: a thread that sees _spec set must also see this class's keys.
             cls._keys = frozenset(key for _, key, _ in spec)
+            cls._spec = spec
         return spec
 
     @classmethod

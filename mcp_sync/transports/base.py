@@ -85,13 +85,19 @@ class Transport(abc.ABC):
         return 0
 
     def begin_session(self) -> None:
-        """Forget the current session before a new ``initialize``."""
+        """A handshake starts: forget the current session; other requests wait for the new one."""
 
-    def session_ready(self, protocol_version: str) -> None:
-        """The handshake finished: send ``protocol_version`` from now on, open listeners."""
+    def session_negotiated(self, protocol_version: str) -> None:
+        """The server answered the handshake: send ``protocol_version`` from now on."""
+
+    def session_opened(self) -> None:
+        """The handshake finished: let waiting requests go, open listeners."""
+
+    def session_failed(self) -> None:
+        """The handshake failed: waiting requests fail and may start another one."""
 
     def end_session(self) -> None:
-        """Tell the server the session is over, if the transport has a way to."""
+        """Tell the server the session is over, if the transport has a way to; ``close()`` does."""
 
     def reset_after_fork(self) -> None:
         """In a forked child: drop the parent's connections, threads and locks."""

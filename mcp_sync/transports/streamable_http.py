@@ -162,13 +162,14 @@ class StreamableHTTPTransport(Transport):
         self._connect_timeout = connect_timeout
         self._listen = listen
         self._on_listener_session_lost = on_listener_session_lost
-        # Guards the session fields below (_session_id, _generation, _expired,
-        # _protocol_version, _post_headers, _closing) and is the condition the listener
-        # waits on; any caller thread, the listener and handler threads touch them.
+        # Guards the session fields below (_session_id, _generation, _open, _handshaking,
+        # _protocol_version, _post_headers, _closing) and is the condition that requests
+        # and the listener wait on; caller, listener and handler threads touch them.
         self._state = threading.Condition(threading.Lock())
         self._session_id: Optional[str] = None
-        self._generation = 0
-        self._expired = False
+        self._generation = 0  # counts installed sessions, for compare-and-clear
+        self._open = False  # the session may carry requests
+        self._handshaking = False  # an initialize is under way; others wait for it
         self._protocol_version: Optional[str] = None
         self._closing = False
         self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, None, None)
@@ -209,21 +210,23 @@ class StreamableHTTPTransport(Transport):
     def generation(self) -> int:
         return self._generation
 
-    def _snapshot(self, initialize: bool = False) -> _Snapshot:
+    def _snapshot(self, handshake: bool = False, wait: Optional[float] = None) -> _Snapshot:
+        """The headers for one exchange; waits (up to ``wait`` s) while a handshake runs."""
         with self._state:
+            if not handshake:
+                self._state.wait_for(lambda: not self._handshaking or self._closing, wait)
             if self._closing:
                 raise TransportError("the transport is closed")
-            if self._expired and not initialize:
-                raise SessionLost(self._generation, "a previous request found the session gone")
+            if not self._open and not handshake:
+                raise SessionLost(self._generation, "the session is gone or was never started")
             return _Snapshot(self._post_headers, self._generation, self._session_id is not None)
 
     def begin_session(self) -> None:
         with self._state:
             self._session_id = None
             self._protocol_version = None
-            # Until initialize answers, other requests must wait for the new session
-            # rather than go out without one.
-            self._expired = True
+            self._open = False
+            self._handshaking = True
             self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, None, None)
             self._state.notify_all()
 
@@ -235,15 +238,19 @@ class StreamableHTTPTransport(Transport):
         with self._state:
             self._session_id = session_id
             self._generation += 1
-            self._expired = False
             self._post_headers = self._build_headers(JSON + ", " + EVENT_STREAM, session_id, None)
 
-    def session_ready(self, protocol_version: str) -> None:
+    def session_negotiated(self, protocol_version: str) -> None:
         with self._state:
             self._protocol_version = protocol_version
             self._post_headers = self._build_headers(
                 JSON + ", " + EVENT_STREAM, self._session_id, protocol_version
             )
+
+    def session_opened(self) -> None:
+        with self._state:
+            self._open = True
+            self._handshaking = False
             self._state.notify_all()
             response = self._listener_response
             start = self._listen and (self._listener is None or not self._listener.is_alive())
@@ -258,12 +265,17 @@ class StreamableHTTPTransport(Transport):
         if self._listen:
             self._listener_settled.wait(self._connect_timeout)
 
+    def session_failed(self) -> None:
+        with self._state:
+            self._handshaking = False
+            self._state.notify_all()
+
     def expire(self, generation: int) -> bool:
         """Compare-and-clear: forget the session only if ``generation`` is still current."""
         with self._state:
-            if generation != self._generation or self._expired:
+            if generation != self._generation or not self._open:
                 return False
-            self._expired = True
+            self._open = False
             self._session_id = None
             self._state.notify_all()
             return True
@@ -321,14 +333,14 @@ class StreamableHTTPTransport(Transport):
     def send_request(self, message: dict[str, Any], call: Call) -> None:
         method = message["method"]
         initialize = method == "initialize"
-        snap = self._snapshot(initialize)
+        snap = self._snapshot(handshake=initialize, wait=call.read_timeout)
         response = self._send("POST", snap.headers, call.read_timeout, jsonrpc.encode(message))
         call.set_abort(lambda: _abort(response))
         try:
             self._check_status(response, snap, method)
             if initialize and response.status_code == 200:
                 self._install_session(response.headers.get(SESSION_HEADER))
-                snap = self._snapshot()
+                snap = self._snapshot(handshake=True)
             if response.status_code == 202:
                 return  # the answer will come on another stream
             kind = _content_type(response)
@@ -400,7 +412,7 @@ class StreamableHTTPTransport(Transport):
             time.sleep(min(left, 0.05))
 
     def _resume(self, last_id: str, call: Call, snap: _Snapshot) -> requests.Response:
-        headers = dict(self._snapshot().headers)
+        headers = dict(snap.headers)
         headers["Accept"] = EVENT_STREAM
         headers.pop("Content-Type", None)
         headers["Last-Event-ID"] = last_id
@@ -415,7 +427,8 @@ class StreamableHTTPTransport(Transport):
         return response
 
     def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
-        snap = self._snapshot()
+        handshake = message.get("method") == "notifications/initialized"
+        snap = self._snapshot(handshake=handshake, wait=timeout)
         response = self._send("POST", snap.headers, timeout, jsonrpc.encode(message), stream=False)
         try:
             self._check_status(response, snap, message.get("method") or "response")
@@ -432,11 +445,7 @@ class StreamableHTTPTransport(Transport):
         idle_generation = -1  # a generation the listener stopped serving
         while True:
             with self._state:
-                while not self._closing and (
-                    self._expired
-                    or self._protocol_version is None
-                    or self._generation == idle_generation
-                ):
+                while not self._closing and (not self._open or self._generation == idle_generation):
                     self._state.wait()
                 if self._closing:
                     return
@@ -567,6 +576,7 @@ class StreamableHTTPTransport(Transport):
             _abort(response)
         if listener is not None and listener is not threading.current_thread():
             listener.join(10.0)
+        self.end_session()
         if self._own_http:
             self._http.close()
 
@@ -579,4 +589,5 @@ class StreamableHTTPTransport(Transport):
             self._http = self._new_http()
         # The parent still uses the session; the child starts its own on next use.
         self._session_id = None
-        self._expired = True
+        self._open = False
+        self._handshaking = False

@@ -167,7 +167,40 @@ def _params():
         yield pytest.param(name, version, id=name, marks=marks)
 
 
+def _install_suite() -> None:
+    """Run ``npm ci`` here once, under a file lock, so ``tox`` alone is enough."""
+    import fcntl
+    import shutil
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(
+            "the MCP conformance suite is not installed and npm is not on PATH; "
+            "install Node.js and npm, or run `npm ci` in tests/conformance.",
+            pytrace=False,
+        )
+    with open(HERE / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if NODE.exists() and SUITE_CLI.exists():
+            return  # another test process installed it meanwhile
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"`npm ci` in tests/conformance failed ({done.returncode}):\n{done.stderr[-4000:]}",
+                pytrace=False,
+            )
+
+
 def _require_suite() -> None:
+    if not (NODE.exists() and SUITE_CLI.exists()):
+        _install_suite()
     missing = [p for p in (NODE, SUITE_CLI) if not p.exists()]
     if missing:
         pytest.fail(

@@ -1,0 +1,443 @@
+"""A scripted MCP server behind `responses`, for the Streamable HTTP tests.
+
+The server answers POST, GET and DELETE on one URL through `responses` callbacks.
+One POST callback reads the JSON-RPC method and the session header and answers
+the way a Streamable HTTP server would: ``initialize`` opens a session and returns
+its id in ``Mcp-Session-Id``, notifications and client responses get 202, requests
+on a session the server no longer knows get 404, and every other request goes to a
+per-method handler. GET (the listener stream) is answered 405 by default, so no
+background stream interferes with a test. Every request is recorded.
+
+Callbacks run on whichever thread sends the request, many at once: all state is
+guarded by one lock.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import pytest
+import responses
+from requests.structures import CaseInsensitiveDict
+
+import mcp_sync
+
+URL = "http://mcp.test/mcp"
+PROTOCOL_VERSION = "2025-11-25"
+CAPABILITIES: dict[str, Any] = {
+    "tools": {"listChanged": True},
+    "resources": {"subscribe": True},
+    "prompts": {},
+    "logging": {},
+    "completions": {},
+}
+SERVER_INFO = {"name": "scripted-server", "version": "1.0.0"}
+
+SESSION_NOT_FOUND = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {"code": -32600, "message": "Session not found"},
+}
+
+
+@dataclass
+class Reply:
+    """An HTTP answer given as is: status, body and headers."""
+
+    status: int = 200
+    body: Union[bytes, str, io.BufferedReader] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RpcError(Exception):
+    """Raised by a handler to answer with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str, data: Any = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+@dataclass
+class Seen:
+    """One request the server received."""
+
+    verb: str
+    headers: CaseInsensitiveDict
+    message: Any
+    at: float
+
+    @property
+    def session(self) -> Optional[str]:
+        return self.headers.get("Mcp-Session-Id")
+
+    @property
+    def version(self) -> Optional[str]:
+        return self.headers.get("MCP-Protocol-Version")
+
+    @property
+    def method(self) -> Optional[str]:
+        return self.message.get("method") if isinstance(self.message, dict) else None
+
+    @property
+    def id(self) -> Any:
+        return self.message.get("id") if isinstance(self.message, dict) else None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        if isinstance(self.message, dict):
+            return self.message.get("params") or {}
+        return {}
+
+    @property
+    def is_request(self) -> bool:
+        return isinstance(self.message, dict) and "method" in self.message and "id" in self.message
+
+    @property
+    def is_notification(self) -> bool:
+        return (
+            isinstance(self.message, dict) and "method" in self.message and "id" not in self.message
+        )
+
+    @property
+    def is_response(self) -> bool:
+        return isinstance(self.message, dict) and "method" not in self.message
+
+
+class LiveBody(io.RawIOBase):
+    """A response body the test writes to while the client reads it."""
+
+    def __init__(self, idle: float = 5.0):
+        super().__init__()
+        self._chunks: queue.Queue[Optional[bytes]] = queue.Queue()
+        self._pending = b""
+        self._eof = False
+        self._idle = idle
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending and not self._eof:
+            try:
+                chunk = self._chunks.get(timeout=self._idle)
+            except queue.Empty:
+                chunk = None  # never hang a test: a silent stream ends
+            if chunk is None:
+                self._eof = True
+            else:
+                self._pending = chunk
+        if self._eof and not self._pending:
+            return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def write_event(self, message: Any, event_id: Optional[str] = None) -> None:
+        self._chunks.put(event(message, event_id).encode("utf-8"))
+
+    def end(self) -> None:
+        self._chunks.put(None)
+
+
+def event(message: Any, event_id: Optional[str] = None) -> str:
+    """One SSE event carrying ``message`` (JSON-encoded unless it is already text)."""
+    data = message if isinstance(message, str) else json.dumps(message)
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return head + "".join(f"data: {line}\n" for line in data.split("\n")) + "\n"
+
+
+def result_message(request_id: Any, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def error_message(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def json_reply(message: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Reply:
+    return Reply(
+        status, json.dumps(message), {"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+def sse_reply(*parts: Union[str, bytes, dict[str, Any], list[Any]]) -> Reply:
+    """An event-stream body: dicts and lists become events, str and bytes go in as they are."""
+    body = b""
+    for part in parts:
+        if isinstance(part, bytes):
+            body += part
+        elif isinstance(part, str):
+            body += part.encode("utf-8")
+        else:
+            body += event(part).encode("utf-8")
+    return Reply(200, body, {"Content-Type": "text/event-stream"})
+
+
+def live_reply() -> tuple[Reply, LiveBody]:
+    """An event-stream reply whose body the test writes while the client reads it."""
+    body = LiveBody()
+    return Reply(200, io.BufferedReader(body), {"Content-Type": "text/event-stream"}), body
+
+
+Handler = Callable[[Seen], Any]
+
+
+def add_tool_result(a: Any, b: Any) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": str(a + b)}], "structuredContent": {"sum": a + b}}
+
+
+class ScriptedServer:
+    """A Streamable HTTP MCP server made of `responses` callbacks."""
+
+    # Reply builders, so tests need no imports from this module.
+    Reply = Reply
+    RpcError = RpcError
+    event = staticmethod(event)
+    json_reply = staticmethod(json_reply)
+    sse_reply = staticmethod(sse_reply)
+    live_reply = staticmethod(live_reply)
+    result_message = staticmethod(result_message)
+    error_message = staticmethod(error_message)
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.seen: list[Seen] = []
+        self.protocol_version = PROTOCOL_VERSION
+        self.capabilities: dict[str, Any] = json.loads(json.dumps(CAPABILITIES))
+        self.server_info = dict(SERVER_INFO)
+        self.issue_sessions = True
+        self.get_reply = Reply(405)
+        self.delete_reply = Reply(200)
+        self.expired_reply: Callable[[], Reply] = lambda: json_reply(SESSION_NOT_FOUND, status=404)
+        self.session_id: Optional[str] = None
+        self._sessions_opened = 0
+        self._live_sessions: set = set()
+        self._scripted: dict[str, list[Any]] = {}
+        self._answer_waiters: dict[Any, Callable[[Seen], None]] = {}
+        self.handlers: dict[str, Handler] = {
+            "initialize": self._initialize,
+            "ping": lambda seen: {},
+            "tools/list": lambda seen: {"tools": [ADD_TOOL]},
+            "tools/call": self._call_tool,
+            "resources/list": lambda seen: {"resources": []},
+            "resources/subscribe": lambda seen: {},
+            "resources/unsubscribe": lambda seen: {},
+            "prompts/list": lambda seen: {"prompts": []},
+            "logging/setLevel": lambda seen: {},
+        }
+
+    # --- scripting -----------------------------------------------------------------------
+
+    def on(self, method: str, handler: Handler) -> None:
+        """Answer ``method`` with ``handler(seen)``: a result dict, a Reply, or raise RpcError."""
+        with self.lock:
+            self.handlers[method] = handler
+
+    def script(self, method: str, *answers: Any) -> None:
+        """Answer the next requests of ``method`` with ``answers`` in order, then as usual.
+
+        Each answer is a Reply, a result dict, an RpcError, or a callable taking the Seen.
+        """
+        with self.lock:
+            self._scripted.setdefault(method, []).extend(answers)
+
+    def when_answered(self, request_id: Any, callback: Callable[[Seen], None]) -> None:
+        """Run ``callback`` when the client POSTs its response to the server request ``request_id``."""
+        with self.lock:
+            self._answer_waiters[request_id] = callback
+
+    def open_session(self) -> str:
+        """Start a new session, as ``initialize`` does, and return its id."""
+        with self.lock:
+            self._sessions_opened += 1
+            self.session_id = f"session-{self._sessions_opened}"
+            self._live_sessions.add(self.session_id)
+            return self.session_id
+
+    def initialize_result(self) -> dict[str, Any]:
+        return {
+            "protocolVersion": self.protocol_version,
+            "capabilities": self.capabilities,
+            "serverInfo": self.server_info,
+        }
+
+    def expire_session(self) -> None:
+        """Forget the current session: requests carrying its id get ``expired_reply``."""
+        with self.lock:
+            self._live_sessions.discard(self.session_id)
+
+    # --- queries -------------------------------------------------------------------------
+
+    def requests(self, verb: Optional[str] = None, method: Optional[str] = None) -> list[Seen]:
+        with self.lock:
+            seen = list(self.seen)
+        return [
+            s
+            for s in seen
+            if (verb is None or s.verb == verb) and (method is None or s.method == method)
+        ]
+
+    def posts(self, method: Optional[str] = None) -> list[Seen]:
+        return self.requests("POST", method)
+
+    def initializes(self) -> list[Seen]:
+        return self.posts("initialize")
+
+    def gets(self) -> list[Seen]:
+        return self.requests("GET")
+
+    def deletes(self) -> list[Seen]:
+        return self.requests("DELETE")
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
+        """Wait until ``predicate()`` holds, re-checking whenever a request arrives."""
+        end = time.monotonic() + timeout
+        with self.changed:
+            while not predicate():
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.changed.wait(min(left, 0.05))
+        return True
+
+    # --- default handlers ----------------------------------------------------------------
+
+    def _initialize(self, seen: Seen) -> Any:
+        return self.initialize_result()
+
+    def _call_tool(self, seen: Seen) -> Any:
+        name = seen.params.get("name")
+        args = seen.params.get("arguments") or {}
+        if name == "add":
+            return add_tool_result(args["a"], args["b"])
+        raise RpcError(-32602, f"Unknown tool: {name}")
+
+    # --- the callbacks `responses` calls -------------------------------------------------
+
+    def _record(self, request: Any) -> Seen:
+        body = request.body
+        if isinstance(body, bytes):
+            body = body.decode("utf-8")
+        message = json.loads(body) if body else None
+        seen = Seen(request.method, CaseInsensitiveDict(request.headers), message, time.monotonic())
+        with self.changed:
+            self.seen.append(seen)
+            self.changed.notify_all()
+        return seen
+
+    @staticmethod
+    def _http(reply: Reply) -> tuple[int, dict[str, str], Any]:
+        return reply.status, dict(reply.headers), reply.body
+
+    def on_post(self, request: Any) -> tuple[int, dict[str, str], Any]:
+        seen = self._record(request)
+        if seen.is_response:
+            with self.lock:
+                waiter = self._answer_waiters.pop(seen.id, None)
+            if waiter is not None:
+                waiter(seen)
+            return self._http(Reply(202))
+        if seen.method == "initialize":
+            return self._http(self._answer(seen, initialize=True))
+        if self.issue_sessions:
+            with self.lock:
+                known = seen.session in self._live_sessions
+            if not known:
+                if seen.session is None:
+                    return self._http(
+                        json_reply(
+                            error_message(
+                                None, -32000, "Bad Request: No valid session ID provided"
+                            ),
+                            400,
+                        )
+                    )
+                return self._http(self.expired_reply())
+        if seen.is_notification:
+            return self._http(Reply(202))
+        return self._http(self._answer(seen))
+
+    def _answer(self, seen: Seen, initialize: bool = False) -> Reply:
+        with self.lock:
+            queued = self._scripted.get(seen.method or "")
+            answer: Any = queued.pop(0) if queued else self.handlers.get(seen.method or "")
+        if answer is None:
+            answer = RpcError(-32601, f"Method not found: {seen.method}")
+        try:
+            if isinstance(answer, Exception):
+                raise answer
+            if callable(answer) and not isinstance(answer, Reply):
+                answer = answer(seen)
+        except RpcError as exc:
+            return json_reply(error_message(seen.id, exc.code, exc.message, exc.data))
+        if isinstance(answer, Reply):
+            return answer
+        headers: dict[str, str] = {}
+        if initialize and self.issue_sessions:
+            headers["Mcp-Session-Id"] = self.open_session()
+        return json_reply(result_message(seen.id, answer), headers=headers)
+
+    def on_get(self, request: Any) -> tuple[int, dict[str, str], Any]:
+        self._record(request)
+        return self._http(self.get_reply)
+
+    def on_delete(self, request: Any) -> tuple[int, dict[str, str], Any]:
+        self._record(request)
+        return self._http(self.delete_reply)
+
+
+ADD_TOOL = {
+    "name": "add",
+    "description": "Add two numbers",
+    "inputSchema": {
+        "type": "object",
+        "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+        "required": ["a", "b"],
+    },
+}
+
+
+@pytest.fixture
+def server():
+    """The scripted server, live for the duration of the test."""
+    scripted = ScriptedServer()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, URL, callback=scripted.on_post, content_type=None)
+        mock.add_callback(responses.GET, URL, callback=scripted.on_get, content_type=None)
+        mock.add_callback(responses.DELETE, URL, callback=scripted.on_delete, content_type=None)
+        yield scripted
+
+
+@pytest.fixture
+def make_client(server):
+    """Builds clients of the scripted server; every one is closed after the test."""
+    clients: list[mcp_sync.Client] = []
+
+    def make(**options: Any) -> mcp_sync.Client:
+        options.setdefault("timeout", 10.0)
+        client = mcp_sync.Client(URL, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client):
+    """A client connected to the scripted server."""
+    return make_client().connect()
