@@ -159,7 +159,7 @@ class Call:
         return self.deadline - time.monotonic()
 
     def check(self) -> None:
-        """Raise :class:`CallInterrupted` if the call was cancelled or its time ran out."""
+        """Raise an internal interrupt if the call was cancelled or its time ran out."""
         if (
             self.state == Call.PENDING
             and self.deadline is not None

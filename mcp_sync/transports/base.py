@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
+from ..engine import Call
 from ..errors import SessionExpiredError, TransportError
 from ..jsonrpc import Message
-
-if TYPE_CHECKING:
-    from ..engine import Call
 
 __all__ = ["MessageSink", "SessionLost", "StreamBroken", "Transport"]
 
