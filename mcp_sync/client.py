@@ -325,14 +325,18 @@ class Client:
 
     # --- handshake and recovery -----------------------------------------------------------
 
-    def _capabilities(self) -> dict[str, Any]:
+    def _capabilities(self, version: str) -> dict[str, Any]:
+        """What this client declares, in the shape of the ``version`` it offers."""
         caps: dict[str, Any] = {}
         if self._roots is not None:
             caps["roots"] = {"listChanged": True}
         if self._sampling_handler is not None:
-            caps["sampling"] = {"tools": {}} if self._sampling_tools else {}
-        if self._elicitation_handler is not None:
-            caps["elicitation"] = {"form": {}}
+            caps["sampling"] = (
+                {"tools": {}} if self._sampling_tools and version >= "2025-11-25" else {}
+            )
+        if self._elicitation_handler is not None and version >= "2025-06-18":
+            # 2025-11-25 names the modes; an empty object meant form mode before.
+            caps["elicitation"] = {"form": {}} if version >= "2025-11-25" else {}
         return caps
 
     def _initialize(self, version: Optional[str] = None) -> None:
@@ -346,9 +350,10 @@ class Client:
         self._transport.session_opened()
 
     def _handshake(self, version: Optional[str]) -> None:
+        offered = version or self._requested_version
         params = {
-            "protocolVersion": version or self._requested_version,
-            "capabilities": self._capabilities(),
+            "protocolVersion": offered,
+            "capabilities": self._capabilities(offered),
             "clientInfo": self._client_info.to_dict(),
         }
         try:
@@ -408,7 +413,8 @@ class Client:
 
     def _listener_session_lost(self, generation: int) -> None:
         """The GET stream got 404: confirm with a ping on the same session before acting."""
-        if self._state != _OPEN or self._transport.generation != generation:
+        # The state may still be "new": the listener's first GET races connect()'s return.
+        if self._state == _CLOSED or self._transport.generation != generation:
             return
         try:
             self._engine.request("ping", None, timeout=self._timeout)

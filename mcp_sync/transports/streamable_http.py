@@ -262,7 +262,7 @@ class StreamableHTTPTransport(Transport):
                 self._listener.start()
         if response is not None and not start:
             _abort(response)  # the listener reopens its stream on the new session
-        if self._listen:
+        if self._listen and threading.current_thread() is not self._listener:
             self._listener_settled.wait(self._connect_timeout)
 
     def session_failed(self) -> None:
