@@ -63,6 +63,7 @@ from .types import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "LATEST_LEGACY_VERSION",
     "LEGACY_VERSIONS",
@@ -80,6 +81,9 @@ LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0]
 
 #: Seconds a request may wait for its response unless the call says otherwise.
 DEFAULT_TIMEOUT = 60.0
+
+#: Seconds progress notifications may stretch one request's wait to, in total.
+DEFAULT_MAX_TIMEOUT = 600.0
 
 #: Logging levels of RFC 5424, as ``logging/setLevel`` takes them.
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
@@ -188,7 +192,8 @@ class Client:
     call :meth:`connect` and :meth:`close`; any method also connects on first use.
     Many threads may share one client. ``protocol_version`` pins the version offered
     in the handshake; ``timeout`` is the default seconds a request waits (``None``:
-    forever); handlers are plain callables that answer what the server asks.
+    forever), which each progress notification restarts, up to ``max_timeout`` seconds
+    in all (``None``: no cap); handlers are plain callables that answer what the server asks.
     """
 
     def __init__(
@@ -199,7 +204,7 @@ class Client:
         headers: Optional[Mapping[str, str]] = None,
         auth: Union[str, AuthBase, None] = None,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
-        max_timeout: Optional[float] = None,
+        max_timeout: Optional[float] = DEFAULT_MAX_TIMEOUT,
         reset_timeout_on_progress: bool = True,
         connect_timeout: float = 10.0,
         client_info: Optional[Union[Implementation, Mapping[str, Any]]] = None,

@@ -135,7 +135,7 @@ class Call:
         self.read_timeout = timeout
         self.started = now
         self.hard_deadline = None if max_timeout is None else now + max(max_timeout, timeout or 0)
-        self.deadline = self.hard_deadline if timeout is None else now + timeout
+        self.deadline = None if timeout is None else now + timeout
         self.progress = progress
         self.reset_on_progress = reset_on_progress
         self.state = Call.PENDING
