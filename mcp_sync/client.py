@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from .errors import (
     ClientStateError,
     MCPError,
     ProtocolError,
+    RequestTimeout,
+    SessionExpiredError,
     UnsupportedProtocolVersion,
 )
 from .transports.base import SessionLost, StreamBroken, Transport
@@ -126,10 +129,14 @@ class RecoveryPolicy:
     asks for a new session on HTTP 404; one attempt is enough, more would loop).
     ``treat_400_as_expired`` also recovers on an HTTP 400 whose JSON-RPC error message
     speaks of the session, as many servers answer a stale session that way.
+    ``resend_interrupted_calls`` also resends a ``tools/call`` whose stream the server
+    cut when it dropped the session: the tool may then run twice, so it is off unless
+    your tools are idempotent. Other requests (lists, reads, gets) are always resent.
     """
 
     max_reinitializations: int = 1
     treat_400_as_expired: bool = True
+    resend_interrupted_calls: bool = False
 
     def __post_init__(self) -> None:
         if self.max_reinitializations < 0:
@@ -263,16 +270,22 @@ class Client:
             notification_handler=self._dispatch_notification,
         )
         self._transport.bind(self._engine.receive)
-        # Guards _state and serialises connect/close; taken by any caller thread.
-        self._life_lock = threading.RLock()
+        # Guards _state; held only for the switch, never across I/O. Any thread.
+        self._life_lock = threading.Lock()
         self._state = _NEW
-        # Serialises (re)initialization so N threads that find the session gone start one.
+        # Serialises (re)initialization so N threads that find the session gone start one;
+        # held across the handshake. Caller threads and the listener take it.
         self._init_lock = threading.Lock()
+        # The handshake's result and the last failed re-initialization (generation, when,
+        # error): written under _init_lock, read by any thread (a reference swap).
         self._init: Optional[InitializeResult] = None
+        self._failed_reinit: Optional[tuple[int, float, BaseException]] = None
         # What a new session must restore: guarded by _restore_lock; caller threads touch it.
         self._restore_lock = threading.Lock()
         self._subscriptions: dict[str, None] = {}
         self._log_level: Optional[str] = None
+        # Immutable once built; tenacity keeps per-call state in thread-locals, so all
+        # caller threads share it.
         self._retrying = Retrying(
             retry=retry_if_exception_type(SessionLost),
             stop=stop_after_attempt(recovery.max_reinitializations + 1),
@@ -303,17 +316,23 @@ class Client:
         """Run the handshake if it has not run yet; returns the client. Idempotent."""
         if self._state == _OPEN:
             return self
-        with self._life_lock:
+        with self._init_lock:
             if self._state == _CLOSED:
                 raise ClientClosedError("the client is closed; create a new Client")
             if self._state == _NEW:
-                with self._init_lock:
-                    self._initialize()
-                self._state = _OPEN
+                self._initialize()
+                with self._life_lock:
+                    if self._state == _CLOSED:
+                        raise ClientClosedError("the client was closed while it connected")
+                    self._state = _OPEN
         return self
 
     def close(self) -> None:
-        """End the session (DELETE), stop the listener and handler threads. Idempotent."""
+        """End the session (DELETE), stop the listener and handler threads. Idempotent.
+
+        A call still waiting, or a ``connect()`` under way, fails with
+        :class:`~mcp_sync.ClientClosedError`.
+        """
         with self._life_lock:
             if self._state == _CLOSED:
                 return
@@ -365,12 +384,19 @@ class Client:
             raw = self._engine.request("initialize", params, timeout=self._timeout)
         except MCPError as exc:
             supported = exc.data.get("supported") if isinstance(exc.data, dict) else None
-            mutual = [v for v in LEGACY_VERSIONS if v in (supported or ())]
+            if not isinstance(supported, list):
+                supported = []
+            mutual = [v for v in LEGACY_VERSIONS if v in supported]
             if version is None and exc.code == jsonrpc.INVALID_PARAMS and mutual:
                 self._handshake(mutual[0])
                 return
             raise
         result = _decode(InitializeResult, raw, "initialize")
+        declared: Any = result.capabilities
+        if declared is None:  # "capabilities": null declares nothing
+            result.capabilities = ServerCapabilities()
+        if not isinstance(result.server_info, Implementation):
+            raise ProtocolError("the initialize result has no serverInfo")
         if result.protocol_version not in LEGACY_VERSIONS:
             self._transport.end_session()
             raise UnsupportedProtocolVersion(result.protocol_version, LEGACY_VERSIONS)
@@ -383,17 +409,34 @@ class Client:
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None else None
         if isinstance(exc, SessionLost):
-            self._reinitialize(exc.generation, exc.rule)
+            self._reinitialize(exc.generation, exc.rule, retry_state.kwargs.get("deadline"))
 
-    def _reinitialize(self, generation: int, rule: str) -> None:
+    def _reinitialize(self, generation: int, rule: str, deadline: Optional[float] = None) -> None:
         """Start a new session unless another thread already replaced ``generation``."""
-        with self._init_lock:
+        waited_from = time.monotonic()
+        wait = -1.0 if deadline is None else max(deadline - waited_from, 0.0)
+        if not self._init_lock.acquire(timeout=wait):
+            raise RequestTimeout("initialize", round(time.monotonic() - waited_from, 3))
+        try:
             if self._state == _CLOSED:
                 raise ClientClosedError("the client is closed")
             if self._transport.generation != generation:
                 return  # another thread already started a new session
+            failed = self._failed_reinit
+            if failed is not None and failed[0] == generation and failed[1] >= waited_from:
+                # Another thread just tried while this one waited: don't queue up retries.
+                raise SessionExpiredError(
+                    f"the session was lost and starting a new one failed: {failed[2]}"
+                ) from failed[2]
             log.warning("mcp_sync: the server forgot the session (%s); starting a new one", rule)
-            self._initialize()
+            try:
+                self._initialize()
+            except Exception as exc:
+                self._failed_reinit = (generation, time.monotonic(), exc)
+                raise
+            self._failed_reinit = None
+        finally:
+            self._init_lock.release()
         self._restore()
         if self._on_session_reset is not None:
             try:
@@ -405,6 +448,15 @@ class Client:
         with self._restore_lock:
             uris = list(self._subscriptions)
             level = self._log_level
+        caps = self.server_capabilities
+        if uris and not (isinstance(caps.resources, dict) and caps.resources.get("subscribe")):
+            log.warning(
+                "mcp_sync: the new session offers no resource subscriptions; %d dropped", len(uris)
+            )
+            uris = []
+        if level is not None and caps.logging is None:
+            log.warning("mcp_sync: the new session offers no logging level; not restored")
+            level = None
         for uri in uris:
             try:
                 self._engine.request("resources/subscribe", {"uri": uri}, timeout=self._timeout)
@@ -436,7 +488,7 @@ class Client:
             log.info("mcp_sync: the server has no GET stream for this session; not listening")
 
     def _reset_after_fork(self) -> None:
-        self._life_lock = threading.RLock()
+        self._life_lock = threading.Lock()
         self._init_lock = threading.Lock()
         self._restore_lock = threading.Lock()
         self._engine.reset_after_fork()
@@ -490,34 +542,64 @@ class Client:
         cancel: Optional[CancelToken] = None,
     ) -> Any:
         self._ensure_open()
+        if timeout is _UNSET:
+            timeout = self._timeout
+        # One deadline for the whole call, a recovery and its resend included.
+        deadline = None if timeout is None else time.monotonic() + timeout
         return self._retrying(
             self._attempt,
             method,
             params,
-            timeout=self._timeout if timeout is _UNSET else timeout,
-            max_timeout=self._max_timeout,
+            deadline=deadline,
+            timeout=timeout,
             progress=progress,
-            reset_on_progress=self._reset_on_progress,
             cancel=cancel,
         )
 
-    def _attempt(self, method: str, params: Optional[dict[str, Any]], **options: Any) -> Any:
+    def _attempt(
+        self,
+        method: str,
+        params: Optional[dict[str, Any]],
+        *,
+        deadline: Optional[float],
+        timeout: Optional[float],
+        progress: Optional[ProgressCallback],
+        cancel: Optional[CancelToken],
+    ) -> Any:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise RequestTimeout(method, timeout or 0.0)
         try:
-            return self._engine.request(method, params, **options)
+            return self._engine.request(
+                method,
+                params,
+                timeout=left,
+                max_timeout=self._max_timeout,
+                progress=progress,
+                reset_on_progress=self._reset_on_progress,
+                cancel=cancel,
+            )
+        except RequestTimeout as exc:
+            if exc.timeout == left and timeout is not None:
+                raise RequestTimeout(
+                    method, timeout
+                ) from None  # the user's figure, not what was left
+            raise
         except StreamBroken as exc:
             # A stream cut before its answer may mean the server dropped the session
             # (a DELETE by someone else, a restart); a ping on that session tells.
-            if self._session_gone(exc.generation):
+            may_have_run = method == "tools/call" and not self._recovery.resend_interrupted_calls
+            if not may_have_run and self._session_gone(exc.generation, left):
                 raise SessionLost(
                     exc.generation, "a stream ended unanswered and the session is gone"
                 ) from exc
             raise
 
-    def _session_gone(self, generation: int) -> bool:
+    def _session_gone(self, generation: int, timeout: Optional[float]) -> bool:
         if self._transport.generation != generation:
             return True
         try:
-            self._engine.request("ping", None, timeout=self._timeout)
+            self._engine.request("ping", None, timeout=timeout)
         except SessionLost:
             return True
         except Exception:

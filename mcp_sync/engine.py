@@ -42,6 +42,8 @@ NotificationHandler = Callable[[str, dict[str, Any]], None]
 
 # How long a cancellation notice may take to send; it is best effort.
 _CANCEL_NOTICE_TIMEOUT = 5.0
+# How long the answer to a server request may take to send.
+_ANSWER_TIMEOUT = 30.0
 
 
 class CancelToken:
@@ -61,10 +63,12 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
         return self._cancelled
 
     @property
     def reason(self) -> Optional[str]:
+        """The reason given to :meth:`cancel`, if any."""
         return self._reason
 
     def cancel(self, reason: Optional[str] = None) -> None:
@@ -107,6 +111,7 @@ class Call:
         "_owner",
         "deadline",
         "error",
+        "extended",
         "hard_deadline",
         "id",
         "method",
@@ -134,6 +139,7 @@ class Call:
         self.timeout = timeout
         self.read_timeout = timeout
         self.started = now
+        self.extended = False  # progress moved the deadline
         self.hard_deadline = None if max_timeout is None else now + max(max_timeout, timeout or 0)
         self.deadline = None if timeout is None else now + timeout
         self.progress = progress
@@ -145,11 +151,14 @@ class Call:
         # reading threads deliver into it.
         self._cond = threading.Condition(threading.Lock())
         self._inbox: list[Callable[[], None]] = []
+        # The calling thread: progress read elsewhere is queued for it, never run by readers.
         self._owner = threading.get_ident()
+        # Set by the transport on the caller's thread, called by a cancelling or closing thread.
         self._abort: Optional[Callable[[], None]] = None
 
     @property
     def done(self) -> bool:
+        """Whether the call has its outcome (a result, an error, a cancel or a timeout)."""
         return self.state != Call.PENDING
 
     def remaining(self) -> Optional[float]:
@@ -203,6 +212,7 @@ class Call:
             return True
 
     def on_progress(self, progress: float, total: Optional[float], message: Optional[str]) -> None:
+        """Restart the timeout (up to the hard deadline) and pass the progress to the caller."""
         callback = self.progress
         with self._cond:
             if self.state != Call.PENDING:
@@ -212,6 +222,7 @@ class Call:
                 if self.hard_deadline is not None:
                     deadline = min(deadline, self.hard_deadline)
                 self.deadline = deadline
+                self.extended = True
             if callback is None:
                 return
             if threading.get_ident() != self._owner:
@@ -280,6 +291,7 @@ class _Inbound:
     __slots__ = ("cancelled",)
 
     def __init__(self) -> None:
+        # Set by the reading thread on notifications/cancelled, read by the handler thread.
         self.cancelled = False
 
 
@@ -318,6 +330,7 @@ class Engine:
     # --- outgoing -------------------------------------------------------------------------
 
     def next_id(self) -> int:
+        """A request id never used before on this engine."""
         return next(self._ids)
 
     def request(
@@ -383,7 +396,10 @@ class Engine:
             self._send_cancel(call, reason or "cancelled by the client")
             raise RequestCancelled(call.method, reason)
         self._send_cancel(call, "timed out")
-        raise RequestTimeout(call.method, round(time.monotonic() - call.started, 3))
+        waited = call.timeout or 0.0
+        if call.extended:  # progress stretched the wait: report how long it really was
+            waited = round(time.monotonic() - call.started, 3)
+        raise RequestTimeout(call.method, waited)
 
     def _forget(self, call: Call) -> None:
         with self._lock:
@@ -393,15 +409,18 @@ class Engine:
     def _send_cancel(self, call: Call, reason: str) -> None:
         if call.method == "initialize":
             return  # the spec forbids cancelling initialize
-        try:
-            self.transport.send_message(
-                jsonrpc.notification(
-                    "notifications/cancelled", {"requestId": call.id, "reason": reason}
-                ),
-                timeout=_CANCEL_NOTICE_TIMEOUT,
-            )
-        except Exception as exc:  # best effort: the caller gets its timeout either way
-            log.debug("could not send notifications/cancelled for %s: %s", call.method, exc)
+        notice = jsonrpc.notification(
+            "notifications/cancelled", {"requestId": call.id, "reason": reason}
+        )
+
+        def send() -> None:
+            try:
+                self.transport.send_message(notice, timeout=_CANCEL_NOTICE_TIMEOUT)
+            except Exception as exc:  # best effort: the caller has its answer already
+                log.debug("could not send notifications/cancelled for %s: %s", call.method, exc)
+
+        # On a handler thread, so the caller gets its timeout now, not after another round trip.
+        self._handlers.submit(send)
 
     def notify(
         self, method: str, params: Optional[dict[str, Any]] = None, *, timeout: Optional[float]
@@ -499,7 +518,14 @@ class Engine:
             log.debug("not answering %s: the server cancelled it", message.method)
             return
         try:
-            self.transport.send_message(reply, timeout=_CANCEL_NOTICE_TIMEOUT * 6)
+            jsonrpc.encode(reply)
+        except (TypeError, ValueError) as exc:
+            log.error("the answer to the server's %s request is not JSON: %s", message.method, exc)
+            reply = jsonrpc.error_response(
+                message.id, jsonrpc.INTERNAL_ERROR, "client handler failed"
+            )
+        try:
+            self.transport.send_message(reply, timeout=_ANSWER_TIMEOUT)
         except MCPSyncError as exc:
             log.warning(
                 "could not send the answer to the server's %s request: %s", message.method, exc

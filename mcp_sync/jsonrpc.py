@@ -29,9 +29,7 @@ __all__ = [
 
 RequestId = Union[int, str]
 
-# JSON-RPC and MCP error codes mcp_sync sends or recognises.
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
+# JSON-RPC error codes mcp_sync sends or recognises.
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
@@ -158,7 +156,7 @@ def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> l
     """
     try:
         obj = json.loads(payload, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(
             f"malformed JSON from server ({exc})", body_excerpt=excerpt(payload)
         ) from None

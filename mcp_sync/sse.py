@@ -104,7 +104,7 @@ def _parse_block(block: bytes) -> Optional[SSEEvent]:
             event = value or "message"
         elif name == "id" and "\x00" not in value:
             event_id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit() and len(value) <= 9:
             retry = int(value)
         else:
             continue  # unknown fields and invalid values are ignored

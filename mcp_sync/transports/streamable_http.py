@@ -109,15 +109,48 @@ def _chunks(response: requests.Response, check: Optional[Callable[[], None]]) ->
                 yield chunk
 
 
+# Error bodies are read only this far: enough for an excerpt and a JSON-RPC error.
+_ERROR_BODY_LIMIT = 8192
+# The longest reconnect delay a server's ``retry`` field may ask for (seconds).
+MAX_RETRY = 60.0
+
+
+def _read_body(
+    response: requests.Response, check: Optional[Callable[[], None]], limit: Optional[int] = None
+) -> bytes:
+    """Read a (non-stream) body in pieces, checking the call between them."""
+    parts = []
+    size = 0
+    try:
+        for chunk in _chunks(response, check):
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+    except CallInterrupted:
+        raise
+    except (requests.exceptions.RequestException, *_URLLIB3_ERRORS, OSError) as exc:
+        if _is_timeout(exc):
+            raise StreamTimeout() from exc
+        raise TransportError(f"the body broke off: {type(exc).__name__}") from exc
+    body = b"".join(parts)
+    return body if limit is None else body[:limit]
+
+
+def _header_safe(value: str) -> bool:
+    """Whether ``value`` can go back to the server in a header (visible ASCII and spaces)."""
+    return value.isascii() and value.isprintable()
+
+
 def _content_type(response: requests.Response) -> str:
     return response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
-def _session_error_message(response: requests.Response) -> Optional[str]:
+def _session_error_message(raw: bytes) -> Optional[str]:
     """The JSON-RPC error message of a 400 body, if it speaks of the session."""
     try:
-        body = json.loads(response.content[:4096])
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         return None
     error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
@@ -231,6 +264,8 @@ class StreamableHTTPTransport(Transport):
             self._state.notify_all()
 
     def _install_session(self, session_id: Optional[str]) -> None:
+        if session_id == "":
+            session_id = None  # an empty header names no session
         if session_id is not None and not all(0x21 <= ord(c) <= 0x7E for c in session_id):
             raise ProtocolError(
                 "the server sent a session id with characters outside visible ASCII"
@@ -304,21 +339,32 @@ class StreamableHTTPTransport(Transport):
                 timeout=self._timeout(read_timeout),
                 stream=stream,
             )
+        except requests.exceptions.ConnectTimeout as exc:
+            # The request never reached the server: not a request timeout.
+            raise TransportError(f"{method} {self.url}: connecting timed out") from exc
         except requests.exceptions.RequestException as exc:
             if _is_timeout(exc):
                 raise StreamTimeout() from exc
             raise TransportError(f"{method} {self.url} failed: {type(exc).__name__}") from exc
 
-    def _check_status(self, response: requests.Response, snap: _Snapshot, what: str) -> None:
+    def _check_status(
+        self,
+        response: requests.Response,
+        snap: _Snapshot,
+        what: str,
+        check: Optional[Callable[[], None]] = None,
+        lost_on_404: bool = True,
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
-        body = excerpt(response.content)
-        if snap.has_session and status == 404:
+        raw = _read_body(response, check, _ERROR_BODY_LIMIT)
+        body = excerpt(raw)
+        if snap.has_session and status == 404 and lost_on_404:
             rule = "HTTP 404 to a request that carried the session id"
             self._lost(snap, rule, status, body)
         if snap.has_session and status == 400 and self.treat_400_as_expired:
-            message = _session_error_message(response)
+            message = _session_error_message(raw)
             if message is not None:
                 self._lost(
                     snap, f"HTTP 400 whose error speaks of the session ({message!r})", status, body
@@ -337,7 +383,7 @@ class StreamableHTTPTransport(Transport):
         response = self._send("POST", snap.headers, call.read_timeout, jsonrpc.encode(message))
         call.set_abort(lambda: _abort(response))
         try:
-            self._check_status(response, snap, method)
+            self._check_status(response, snap, method, call.check)
             if initialize and response.status_code == 200:
                 self._install_session(response.headers.get(SESSION_HEADER))
                 snap = self._snapshot(handshake=True)
@@ -347,11 +393,15 @@ class StreamableHTTPTransport(Transport):
             if kind == EVENT_STREAM:
                 self._read_call_stream(response, call, snap)
             elif kind == JSON:
-                self._deliver(response.content, call)
+                self._deliver(_read_body(response, call.check), call)
+                if not call.done:
+                    raise ProtocolError(
+                        f"the server's JSON answer to {method} held no response to it"
+                    )
             else:
                 raise ProtocolError(
                     f"the server answered {method} with content type {kind or 'none'!r}",
-                    body_excerpt=excerpt(response.content),
+                    body_excerpt=excerpt(_read_body(response, call.check, _ERROR_BODY_LIMIT)),
                 )
         finally:
             call.set_abort(None)
@@ -368,11 +418,11 @@ class StreamableHTTPTransport(Transport):
         while True:
             try:
                 for event in iter_sse(_chunks(response, call.check)):
-                    if event.id is not None:
+                    if event.id is not None and _header_safe(event.id):
                         last_id = event.id
                         resumes = 0
                     if event.retry is not None:
-                        retry = event.retry / 1000.0
+                        retry = min(event.retry / 1000.0, MAX_RETRY)
                     if event.data:
                         self._deliver(event.data, call)
                         if call.done:
@@ -418,7 +468,14 @@ class StreamableHTTPTransport(Transport):
         headers["Last-Event-ID"] = last_id
         response = self._send("GET", headers, call.read_timeout)
         try:
-            self._check_status(response, snap, "GET (resume)")
+            if response.status_code in (404, 405):
+                # Many servers have no GET at all: whether the session lives is for a
+                # ping to tell, so this counts as a broken stream, not an expired session.
+                raise StreamBroken(
+                    f"resuming the stream of {call.method} got HTTP {response.status_code}",
+                    snap.generation,
+                )
+            self._check_status(response, snap, "GET (resume)", call.check)
             if _content_type(response) != EVENT_STREAM:
                 raise ProtocolError(f"resuming the stream of {call.method} gave no event stream")
         except BaseException:
@@ -427,11 +484,17 @@ class StreamableHTTPTransport(Transport):
         return response
 
     def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
-        handshake = message.get("method") == "notifications/initialized"
+        method = message.get("method")
+        # Answers to the server go out at once, even mid-handshake: the server may be
+        # waiting for one (a ping during initialize) before it finishes the handshake.
+        handshake = method is None or method == "notifications/initialized"
         snap = self._snapshot(handshake=handshake, wait=timeout)
-        response = self._send("POST", snap.headers, timeout, jsonrpc.encode(message), stream=False)
         try:
-            self._check_status(response, snap, message.get("method") or "response")
+            response = self._send("POST", snap.headers, timeout, jsonrpc.encode(message))
+        except StreamTimeout as exc:
+            raise TransportError(f"{method or 'a response'} got no HTTP answer in time") from exc
+        try:
+            self._check_status(response, snap, method or "response")
         finally:
             response.close()
 
@@ -468,11 +531,15 @@ class StreamableHTTPTransport(Transport):
                 continue
             with self._state:
                 closing = self._is_closing()
-                if not closing:
+                stale = self._generation != generation
+                if not (closing or stale):
                     self._listener_response = response
             if closing:
                 response.close()
                 return
+            if stale:  # the session changed while the GET was on its way
+                response.close()
+                continue
             self._listener_settled.set()
             try:
                 status = response.status_code
@@ -481,7 +548,11 @@ class StreamableHTTPTransport(Transport):
                     idle_generation = generation
                     continue
                 if snap.has_session and (
-                    status == 404 or (status == 400 and _session_error_message(response))
+                    status == 404
+                    or (
+                        status == 400
+                        and _session_error_message(_read_body(response, None, _ERROR_BODY_LIMIT))
+                    )
                 ):
                     # Many servers answer 404 to GET when they have no GET handler, so a
                     # 404 here is checked with a ping on the same session before anything is torn down.
@@ -498,10 +569,10 @@ class StreamableHTTPTransport(Transport):
                 try:
                     for event in iter_sse(_chunks(response, None)):
                         failures = 0
-                        if event.id is not None:
+                        if event.id is not None and _header_safe(event.id):
                             last_id = event.id
                         if event.retry is not None:
-                            retry = event.retry / 1000.0
+                            retry = min(event.retry / 1000.0, MAX_RETRY)
                         if event.data:
                             try:
                                 self._deliver(event.data, None)
@@ -527,6 +598,7 @@ class StreamableHTTPTransport(Transport):
             self._wait_closing(retry if retry is not None else DEFAULT_RETRY)
 
     def _is_closing(self) -> bool:
+        # A method, so mypy does not narrow _closing across the listener's loop.
         return self._closing
 
     def _listener_backoff(self, failures: int) -> bool:

@@ -255,7 +255,9 @@ def test_listener_notices_a_lost_session_and_starts_a_new_one(mcp_server):
 def test_many_threads_share_one_client_through_a_session_loss(mcp_server):
     errors: list[BaseException] = []
     wrong: list[Any] = []
-    with Client(mcp_server.url) as client:
+    # "add" is idempotent, so calls whose streams die with the session may be resent.
+    policy = mcp_sync.RecoveryPolicy(resend_interrupted_calls=True)
+    with Client(mcp_server.url, recovery=policy) as client:
 
         def work(i: int) -> None:
             for j in range(50):

@@ -286,6 +286,7 @@ def test_timeout_sends_cancelled_notification_with_the_request_id(
     with pytest.raises(RequestTimeout):
         engine.request("tools/call", timeout=0.05)
     [request] = transport.requests
+    transport.wait_for_sent(lambda m: m.get("method") == "notifications/cancelled")
     [cancel] = transport.cancellations()
     assert cancel["requestId"] == request["id"]
     assert isinstance(cancel.get("reason"), str)
@@ -537,10 +538,18 @@ def test_progress_never_extends_the_timeout_past_max_timeout(
         server.join()
     elapsed = time.monotonic() - started
     assert 0.38 <= elapsed < 0.8
+    _wait_for_cancellations(transport, 1)
     assert [c["requestId"] for c in transport.cancellations()] == [request["id"]]
 
 
 # --- cancellation ---------------------------------------------------------------------------
+
+
+def _wait_for_cancellations(transport: FakeTransport, count: int, timeout: float = 2.0) -> None:
+    """Cancellation notices go out on a handler thread, just after the caller returns."""
+    end = time.monotonic() + timeout
+    while len(transport.cancellations()) < count and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def test_cancel_from_another_thread_raises_request_cancelled_in_the_caller(
@@ -567,6 +576,7 @@ def test_cancel_sends_cancelled_notification_with_request_id_and_reason(
     token.cancel("user pressed stop")
     with pytest.raises(RequestCancelled):
         caller.join()
+    _wait_for_cancellations(transport, 1)
     assert transport.cancellations() == [
         {"requestId": request["id"], "reason": "user pressed stop"}
     ]
@@ -600,6 +610,7 @@ def test_cancel_token_cancels_every_request_bound_to_it(
     for caller in callers:
         with pytest.raises(RequestCancelled):
             caller.join()
+    _wait_for_cancellations(transport, 3)
     assert sorted(c["requestId"] for c in transport.cancellations()) == sorted(
         r["id"] for r in requests
     )
