@@ -92,6 +92,15 @@ def _chunks(response: requests.Response, check: Optional[Callable[[], None]]) ->
     """Yield the body as it arrives, each piece as soon as the server sent it."""
     raw = response.raw
     read1 = getattr(raw, "read1", None)
+    if read1 is None and not response.headers.get("Content-Encoding"):
+        # urllib3 before 2.2 has no read1, and its read() waits for the whole body on a
+        # response without chunked framing; the underlying file's read1 does not.
+        fp_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
+        if fp_read1 is not None:
+
+            def read1(size: int, decode_content: bool = True) -> bytes:
+                return fp_read1(size)  # type: ignore[no-any-return]
+
     if read1 is not None and not getattr(raw, "chunked", False):
         # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
         while True:
