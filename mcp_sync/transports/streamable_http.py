@@ -12,19 +12,33 @@ from __future__ import annotations
 import json
 import logging
 import random
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import requests
-import urllib3
 
 from .. import jsonrpc
 from ..engine import Call, CallInterrupted, StreamTimeout
 from ..errors import HTTPStatusError, ProtocolError, TransportError, excerpt
 from ..sse import iter_sse
+from ._http import (
+    DEFAULT_RETRY,
+    ERROR_BODY_LIMIT,
+    EVENT_STREAM,
+    JSON,
+    MAX_RETRY,
+    URLLIB3_ERRORS,
+    VERSION_HEADER,
+    abort_response,
+    chunks,
+    content_type,
+    header_safe,
+    is_timeout,
+    new_http,
+    read_body,
+    send_http,
+)
 from .base import SessionLost, StreamBroken, Transport
 
 if TYPE_CHECKING:
@@ -34,125 +48,14 @@ __all__ = ["StreamableHTTPTransport"]
 
 log = logging.getLogger("mcp_sync")
 
-JSON = "application/json"
-EVENT_STREAM = "text/event-stream"
 SESSION_HEADER = "Mcp-Session-Id"
-VERSION_HEADER = "MCP-Protocol-Version"
 
-# Reconnect delay when a stream broke and the server gave no ``retry`` field (seconds).
-DEFAULT_RETRY = 1.0
 # How many times in a row a POST stream may be resumed without a new event.
 MAX_RESUMES = 5
 # The listener gives up on a session after this many failures in a row.
 MAX_LISTENER_FAILURES = 5
 # A quiet listener stream is reopened (with Last-Event-ID) after this long.
 LISTENER_IDLE = 300.0
-_READ_SIZE = 65536
-
-_URLLIB3_ERRORS = (urllib3.exceptions.HTTPError,)
-_TIMEOUT_ERRORS = (
-    requests.exceptions.Timeout,
-    urllib3.exceptions.TimeoutError,
-    socket.timeout,
-)
-
-
-def _is_timeout(error: BaseException) -> bool:
-    exc: Optional[BaseException] = error
-    while exc is not None:
-        if isinstance(exc, _TIMEOUT_ERRORS):
-            return True
-        if exc.args and isinstance(exc.args[0], BaseException) and exc.args[0] is not exc:
-            exc = exc.args[0]
-            continue
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _abort(response: requests.Response) -> None:
-    """Break a read blocked on ``response`` from another thread."""
-    raw = response.raw
-    shutdown = getattr(raw, "shutdown", None)  # urllib3 2.3+
-    if shutdown is not None:
-        try:
-            shutdown()
-            return
-        except Exception:
-            pass
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-    response.close()
-
-
-def _chunks(response: requests.Response, check: Optional[Callable[[], None]]) -> Iterator[bytes]:
-    """Yield the body as it arrives, each piece as soon as the server sent it."""
-    raw = response.raw
-    read1 = getattr(raw, "read1", None)
-    if read1 is None and not response.headers.get("Content-Encoding"):
-        # urllib3 before 2.2 has no read1, and its read() waits for the whole body on a
-        # response without chunked framing; the underlying file's read1 does not.
-        fp_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
-        if fp_read1 is not None:
-
-            def read1(size: int, decode_content: bool = True) -> bytes:
-                return fp_read1(size)  # type: ignore[no-any-return]
-
-    if read1 is not None and not getattr(raw, "chunked", False):
-        # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
-        while True:
-            chunk = read1(_READ_SIZE, decode_content=True)
-            if not chunk:
-                return
-            if check is not None:
-                check()
-            yield chunk
-    else:
-        for chunk in response.iter_content(chunk_size=None):
-            if check is not None:
-                check()
-            if chunk:
-                yield chunk
-
-
-# Error bodies are read only this far: enough for an excerpt and a JSON-RPC error.
-_ERROR_BODY_LIMIT = 8192
-# The longest reconnect delay a server's ``retry`` field may ask for (seconds).
-MAX_RETRY = 60.0
-
-
-def _read_body(
-    response: requests.Response, check: Optional[Callable[[], None]], limit: Optional[int] = None
-) -> bytes:
-    """Read a (non-stream) body in pieces, checking the call between them."""
-    parts = []
-    size = 0
-    try:
-        for chunk in _chunks(response, check):
-            parts.append(chunk)
-            size += len(chunk)
-            if limit is not None and size >= limit:
-                break
-    except CallInterrupted:
-        raise
-    except (requests.exceptions.RequestException, *_URLLIB3_ERRORS, OSError) as exc:
-        if _is_timeout(exc):
-            raise StreamTimeout() from exc
-        raise TransportError(f"the body broke off: {type(exc).__name__}") from exc
-    body = b"".join(parts)
-    return body if limit is None else body[:limit]
-
-
-def _header_safe(value: str) -> bool:
-    """Whether ``value`` can go back to the server in a header (visible ASCII and spaces)."""
-    return value.isascii() and value.isprintable()
-
-
-def _content_type(response: requests.Response) -> str:
-    return response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
 def _session_error_message(raw: bytes) -> Optional[str]:
@@ -198,7 +101,7 @@ class StreamableHTTPTransport(Transport):
     ):
         self.url = url
         self._own_http = http is None
-        self._http = http if http is not None else self._new_http()
+        self._http = http if http is not None else new_http()
         self._auth = auth
         self._user_headers = dict(headers or {})
         self._connect_timeout = connect_timeout
@@ -221,15 +124,6 @@ class StreamableHTTPTransport(Transport):
         # Set by the listener once its GET for the current session has an answer, so the
         # handshake can wait for it: some servers send their requests only on that stream.
         self._listener_settled = threading.Event()
-
-    @staticmethod
-    def _new_http() -> requests.Session:
-        http = requests.Session()
-        # Many threads share one client: keep a connection for each, not the default 10.
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=64)
-        http.mount("http://", adapter)
-        http.mount("https://", adapter)
-        return http
 
     def _build_headers(
         self, accept: str, session_id: Optional[str], version: Optional[str]
@@ -305,7 +199,7 @@ class StreamableHTTPTransport(Transport):
                 )
                 self._listener.start()
         if response is not None and not start:
-            _abort(response)  # the listener reopens its stream on the new session
+            abort_response(response)  # the listener reopens its stream on the new session
         if self._listen and threading.current_thread() is not self._listener:
             self._listener_settled.wait(self._connect_timeout)
 
@@ -326,35 +220,23 @@ class StreamableHTTPTransport(Transport):
 
     # --- requests ---------------------------------------------------------------------------
 
-    def _timeout(self, read: Optional[float]) -> tuple[float, Optional[float]]:
-        connect = self._connect_timeout if read is None else min(self._connect_timeout, read)
-        return (connect, read)
-
     def _send(
         self,
         method: str,
         headers: dict[str, str],
         read_timeout: Optional[float],
         data: Optional[bytes] = None,
-        stream: bool = True,
     ) -> requests.Response:
-        try:
-            return self._http.request(
-                method,
-                self.url,
-                data=data,
-                headers=headers,
-                auth=self._auth,
-                timeout=self._timeout(read_timeout),
-                stream=stream,
-            )
-        except requests.exceptions.ConnectTimeout as exc:
-            # The request never reached the server: not a request timeout.
-            raise TransportError(f"{method} {self.url}: connecting timed out") from exc
-        except requests.exceptions.RequestException as exc:
-            if _is_timeout(exc):
-                raise StreamTimeout() from exc
-            raise TransportError(f"{method} {self.url} failed: {type(exc).__name__}") from exc
+        return send_http(
+            self._http,
+            method,
+            self.url,
+            headers=headers,
+            auth=self._auth,
+            connect_timeout=self._connect_timeout,
+            read_timeout=read_timeout,
+            data=data,
+        )
 
     def _check_status(
         self,
@@ -367,7 +249,7 @@ class StreamableHTTPTransport(Transport):
         status = response.status_code
         if status < 400:
             return
-        raw = _read_body(response, check, _ERROR_BODY_LIMIT)
+        raw = read_body(response, check, ERROR_BODY_LIMIT)
         body = excerpt(raw)
         if snap.has_session and status == 404 and lost_on_404:
             rule = "HTTP 404 to a request that carried the session id"
@@ -390,7 +272,7 @@ class StreamableHTTPTransport(Transport):
         initialize = method == "initialize"
         snap = self._snapshot(handshake=initialize, wait=call.read_timeout)
         response = self._send("POST", snap.headers, call.read_timeout, jsonrpc.encode(message))
-        call.set_abort(lambda: _abort(response))
+        call.set_abort(lambda: abort_response(response))
         try:
             self._check_status(response, snap, method, call.check)
             if initialize and response.status_code == 200:
@@ -398,11 +280,11 @@ class StreamableHTTPTransport(Transport):
                 snap = self._snapshot(handshake=True)
             if response.status_code == 202:
                 return  # the answer will come on another stream
-            kind = _content_type(response)
+            kind = content_type(response)
             if kind == EVENT_STREAM:
                 self._read_call_stream(response, call, snap)
             elif kind == JSON:
-                self._deliver(_read_body(response, call.check), call)
+                self._deliver(read_body(response, call.check), call)
                 if not call.done:
                     raise ProtocolError(
                         f"the server's JSON answer to {method} held no response to it"
@@ -410,7 +292,7 @@ class StreamableHTTPTransport(Transport):
             else:
                 raise ProtocolError(
                     f"the server answered {method} with content type {kind or 'none'!r}",
-                    body_excerpt=excerpt(_read_body(response, call.check, _ERROR_BODY_LIMIT)),
+                    body_excerpt=excerpt(read_body(response, call.check, ERROR_BODY_LIMIT)),
                 )
         finally:
             call.set_abort(None)
@@ -426,8 +308,8 @@ class StreamableHTTPTransport(Transport):
         resumes = 0
         while True:
             try:
-                for event in iter_sse(_chunks(response, call.check)):
-                    if event.id is not None and _header_safe(event.id):
+                for event in iter_sse(chunks(response, call.check)):
+                    if event.id is not None and header_safe(event.id):
                         last_id = event.id
                         resumes = 0
                     if event.retry is not None:
@@ -438,9 +320,9 @@ class StreamableHTTPTransport(Transport):
                             return
             except CallInterrupted:
                 raise
-            except (requests.exceptions.RequestException, *_URLLIB3_ERRORS, OSError) as exc:
+            except (requests.exceptions.RequestException, *URLLIB3_ERRORS, OSError) as exc:
                 call.check()
-                if _is_timeout(exc):
+                if is_timeout(exc):
                     raise StreamTimeout() from exc
                 log.debug("the stream for %s broke: %s", call.method, type(exc).__name__)
             finally:
@@ -459,7 +341,7 @@ class StreamableHTTPTransport(Transport):
                 )
             self._pause(retry if retry is not None else DEFAULT_RETRY, call)
             response = self._resume(last_id, call, snap)
-            call.set_abort(lambda r=response: _abort(r))  # type: ignore[misc]
+            call.set_abort(lambda r=response: abort_response(r))  # type: ignore[misc]
 
     def _pause(self, seconds: float, call: Call) -> None:
         end = time.monotonic() + seconds
@@ -485,7 +367,7 @@ class StreamableHTTPTransport(Transport):
                     snap.generation,
                 )
             self._check_status(response, snap, "GET (resume)", call.check)
-            if _content_type(response) != EVENT_STREAM:
+            if content_type(response) != EVENT_STREAM:
                 raise ProtocolError(f"resuming the stream of {call.method} gave no event stream")
         except BaseException:
             response.close()
@@ -560,7 +442,7 @@ class StreamableHTTPTransport(Transport):
                     status == 404
                     or (
                         status == 400
-                        and _session_error_message(_read_body(response, None, _ERROR_BODY_LIMIT))
+                        and _session_error_message(read_body(response, None, ERROR_BODY_LIMIT))
                     )
                 ):
                     # Many servers answer 404 to GET when they have no GET handler, so a
@@ -569,16 +451,16 @@ class StreamableHTTPTransport(Transport):
                     if self._on_listener_session_lost is not None:
                         self._on_listener_session_lost(generation)
                     continue
-                if status != 200 or _content_type(response) != EVENT_STREAM:
+                if status != 200 or content_type(response) != EVENT_STREAM:
                     failures += 1
-                    log.debug("listener GET answered %s %s", status, _content_type(response))
+                    log.debug("listener GET answered %s %s", status, content_type(response))
                     if not self._listener_backoff(failures):
                         idle_generation = generation
                     continue
                 try:
-                    for event in iter_sse(_chunks(response, None)):
+                    for event in iter_sse(chunks(response, None)):
                         failures = 0
-                        if event.id is not None and _header_safe(event.id):
+                        if event.id is not None and header_safe(event.id):
                             last_id = event.id
                         if event.retry is not None:
                             retry = min(event.retry / 1000.0, MAX_RETRY)
@@ -593,7 +475,7 @@ class StreamableHTTPTransport(Transport):
                 except ProtocolError as exc:
                     log.warning("mcp_sync: the GET stream broke the protocol: %s", exc)
                     failures += 1
-                except (requests.exceptions.RequestException, *_URLLIB3_ERRORS, OSError) as exc:
+                except (requests.exceptions.RequestException, *URLLIB3_ERRORS, OSError) as exc:
                     log.debug("listener stream ended: %s", type(exc).__name__)
             except Exception:
                 log.exception("mcp_sync listener error")
@@ -637,7 +519,7 @@ class StreamableHTTPTransport(Transport):
             return
         headers.pop("Content-Type", None)
         try:
-            response = self._send("DELETE", headers, 5.0, stream=False)
+            response = self._send("DELETE", headers, 5.0)
             if response.status_code not in (200, 202, 204, 404, 405):
                 log.debug("DELETE of the session answered %s", response.status_code)
             response.close()
@@ -654,7 +536,7 @@ class StreamableHTTPTransport(Transport):
             listener = self._listener
             response = self._listener_response
         if response is not None:
-            _abort(response)
+            abort_response(response)
         if listener is not None and listener is not threading.current_thread():
             listener.join(10.0)
         self.end_session()
@@ -667,7 +549,7 @@ class StreamableHTTPTransport(Transport):
         self._listener_response = None
         self._listener_settled = threading.Event()
         if self._own_http:
-            self._http = self._new_http()
+            self._http = new_http()
         # The parent still uses the session; the child starts its own on next use.
         self._session_id = None
         self._open = False

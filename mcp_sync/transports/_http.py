@@ -1,0 +1,173 @@
+"""What the HTTP transports share: reading bodies and streams, breaking reads, timeouts."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Callable, Optional
+
+import requests
+import urllib3
+
+from ..engine import CallInterrupted, StreamTimeout
+from ..errors import TransportError
+
+if TYPE_CHECKING:
+    from requests.auth import AuthBase
+
+JSON = "application/json"
+EVENT_STREAM = "text/event-stream"
+VERSION_HEADER = "MCP-Protocol-Version"
+
+# Reconnect delay when a stream broke and the server gave no ``retry`` field (seconds).
+DEFAULT_RETRY = 1.0
+READ_SIZE = 65536
+
+URLLIB3_ERRORS = (urllib3.exceptions.HTTPError,)
+TIMEOUT_ERRORS = (
+    requests.exceptions.Timeout,
+    urllib3.exceptions.TimeoutError,
+    socket.timeout,
+)
+
+
+def is_timeout(error: BaseException) -> bool:
+    exc: Optional[BaseException] = error
+    while exc is not None:
+        if isinstance(exc, TIMEOUT_ERRORS):
+            return True
+        if exc.args and isinstance(exc.args[0], BaseException) and exc.args[0] is not exc:
+            exc = exc.args[0]
+            continue
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def abort_response(response: requests.Response) -> None:
+    """Break a read blocked on ``response`` from another thread."""
+    raw = response.raw
+    shutdown = getattr(raw, "shutdown", None)  # urllib3 2.3+
+    if shutdown is not None:
+        try:
+            shutdown()
+            return
+        except Exception:
+            pass
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    response.close()
+
+
+def chunks(response: requests.Response, check: Optional[Callable[[], None]]) -> Iterator[bytes]:
+    """Yield the body as it arrives, each piece as soon as the server sent it."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None and not response.headers.get("Content-Encoding"):
+        # urllib3 before 2.2 has no read1, and its read() waits for the whole body on a
+        # response without chunked framing; the underlying file's read1 does not.
+        fp_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
+        if fp_read1 is not None:
+
+            def read1(size: int, decode_content: bool = True) -> bytes:
+                return fp_read1(size)  # type: ignore[no-any-return]
+
+    if read1 is not None and not getattr(raw, "chunked", False):
+        # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
+        while True:
+            chunk = read1(READ_SIZE, decode_content=True)
+            if not chunk:
+                return
+            if check is not None:
+                check()
+            yield chunk
+    else:
+        for chunk in response.iter_content(chunk_size=None):
+            if check is not None:
+                check()
+            if chunk:
+                yield chunk
+
+
+# Error bodies are read only this far: enough for an excerpt and a JSON-RPC error.
+ERROR_BODY_LIMIT = 8192
+# The longest reconnect delay a server's ``retry`` field may ask for (seconds).
+MAX_RETRY = 60.0
+
+
+def read_body(
+    response: requests.Response, check: Optional[Callable[[], None]], limit: Optional[int] = None
+) -> bytes:
+    """Read a (non-stream) body in pieces, checking the call between them."""
+    parts = []
+    size = 0
+    try:
+        for chunk in chunks(response, check):
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size >= limit:
+                break
+    except CallInterrupted:
+        raise
+    except (requests.exceptions.RequestException, *URLLIB3_ERRORS, OSError) as exc:
+        if is_timeout(exc):
+            raise StreamTimeout() from exc
+        raise TransportError(f"the body broke off: {type(exc).__name__}") from exc
+    body = b"".join(parts)
+    return body if limit is None else body[:limit]
+
+
+def header_safe(value: str) -> bool:
+    """Whether ``value`` can go back to the server in a header (visible ASCII and spaces)."""
+    return value.isascii() and value.isprintable()
+
+
+def content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+def new_http() -> requests.Session:
+    """A ``requests.Session`` whose pool keeps a connection for each of many threads."""
+    http = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=64)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return http
+
+
+def send_http(
+    http: requests.Session,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    auth: Optional[AuthBase],
+    connect_timeout: float,
+    read_timeout: Optional[float],
+    data: Optional[bytes] = None,
+) -> requests.Response:
+    """Send one request, streaming its answer; errors become mcp_sync's.
+
+    A connect timeout is a :class:`TransportError` (the request never arrived); a read
+    timeout is :class:`StreamTimeout`, for the engine to turn into a request timeout.
+    """
+    connect = connect_timeout if read_timeout is None else min(connect_timeout, read_timeout)
+    try:
+        return http.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=(connect, read_timeout),
+            stream=True,
+        )
+    except requests.exceptions.ConnectTimeout as exc:
+        raise TransportError(f"{method} {url}: connecting timed out") from exc
+    except requests.exceptions.RequestException as exc:
+        if is_timeout(exc):
+            raise StreamTimeout() from exc
+        raise TransportError(f"{method} {url} failed: {type(exc).__name__}") from exc
