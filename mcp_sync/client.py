@@ -16,6 +16,7 @@ from typing import (
     TypeVar,
     Union,
 )
+from urllib.parse import urlsplit
 
 from requests.auth import AuthBase
 from tenacity import (
@@ -29,18 +30,24 @@ from tenacity import (
 from . import jsonrpc
 from ._version import __version__
 from .auth import as_auth
+from .cache import ResultCache, cache_key
 from .engine import CancelToken, Engine, ProgressCallback
 from .errors import (
     CapabilityNotSupported,
     ClientClosedError,
     ClientStateError,
+    HTTPStatusError,
     MCPError,
+    MissingHandlerError,
     ProtocolError,
     RequestTimeout,
     SessionExpiredError,
     UnsupportedProtocolVersion,
 )
+from .headers import InvalidToolHeader, tool_param_headers
+from .transports._http import new_http
 from .transports.base import SessionLost, StreamBroken, Transport
+from .transports.modern_http import ModernHTTPTransport
 from .transports.streamable_http import StreamableHTTPTransport
 from .types import (
     CallToolResult,
@@ -66,11 +73,15 @@ from .types import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_INPUT_ROUNDS",
     "DEFAULT_MAX_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "LATEST_LEGACY_VERSION",
+    "LATEST_VERSION",
     "LEGACY_VERSIONS",
     "LOG_LEVELS",
+    "MODERN_VERSIONS",
+    "SUPPORTED_VERSIONS",
     "Client",
     "RecoveryPolicy",
 ]
@@ -78,9 +89,48 @@ __all__ = [
 log = logging.getLogger("mcp_sync")
 server_log = logging.getLogger("mcp_sync.server")
 
-#: The legacy protocol revisions mcp_sync speaks, newest first.
+#: The modern (stateless) protocol revisions mcp_sync speaks, newest first.
+MODERN_VERSIONS: tuple[str, ...] = ("2026-07-28",)
+#: The legacy (handshake) protocol revisions mcp_sync speaks, newest first.
 LEGACY_VERSIONS: tuple[str, ...] = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 LATEST_LEGACY_VERSION = LEGACY_VERSIONS[0]
+LATEST_VERSION = MODERN_VERSIONS[0]
+#: Every protocol revision mcp_sync speaks, newest first.
+SUPPORTED_VERSIONS: tuple[str, ...] = MODERN_VERSIONS + LEGACY_VERSIONS
+
+#: How many input rounds (MRTR) one request may take before mcp_sync gives up.
+DEFAULT_MAX_INPUT_ROUNDS = 10
+
+# The server answered a modern request as a modern server does: these errors only
+# come from a 2026-07-28 server, so the client fixes its request instead of falling back.
+_HEADER_MISMATCH, _MISSING_CAPABILITY, _UNSUPPORTED_VERSION = -32020, -32021, -32022
+_MODERN_ERRORS = (_HEADER_MISMATCH, _MISSING_CAPABILITY, _UNSUPPORTED_VERSION)
+
+# The client capability each kind of input request needs.
+_INPUT_CAPABILITIES = {
+    "sampling/createMessage": "sampling",
+    "elicitation/create": "elicitation",
+    "roots/list": "roots",
+}
+
+# Requests whose answer may ask for more input (multi round-trip requests).
+_INPUT_METHODS = frozenset({"tools/call", "resources/read", "prompts/get"})
+
+_META = "io.modelcontextprotocol/"
+
+# The era each origin was found to speak, for the life of the process.
+_era_cache: dict[str, str] = {}
+_era_lock = threading.Lock()  # guards _era_cache; any client's connecting thread
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class _NotModern(Exception):
+    """Internal: the server did not answer the modern probe as a modern server."""
+
 
 #: Seconds a request may wait for its response unless the call says otherwise.
 DEFAULT_TIMEOUT = 60.0
@@ -224,18 +274,25 @@ class Client:
         on_session_reset: Optional[Callable[[Client], None]] = None,
         recovery: RecoveryPolicy = RecoveryPolicy(),
         listen: bool = True,
+        cache: bool = True,
+        max_input_rounds: int = DEFAULT_MAX_INPUT_ROUNDS,
         transport: Optional[Transport] = None,
     ):
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
-        if protocol_version is not None and protocol_version not in LEGACY_VERSIONS:
+        if protocol_version is not None and protocol_version not in SUPPORTED_VERSIONS:
             raise ValueError(
-                f"unknown protocol_version {protocol_version!r}; mcp_sync speaks {', '.join(LEGACY_VERSIONS)}"
+                f"unknown protocol_version {protocol_version!r}; mcp_sync speaks {', '.join(SUPPORTED_VERSIONS)}"
             )
+        if max_input_rounds < 1:
+            raise ValueError("max_input_rounds must be 1 or more")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive, or None for no timeout")
         self.url = url
-        self._requested_version = protocol_version or LATEST_LEGACY_VERSION
+        self._pinned = protocol_version
+        self._requested_version = (
+            protocol_version if protocol_version in LEGACY_VERSIONS else LATEST_LEGACY_VERSION
+        )
         self._timeout = timeout
         self._max_timeout = max_timeout
         self._reset_on_progress = reset_timeout_on_progress
@@ -254,22 +311,43 @@ class Client:
         self._notification_handler = notification_handler
         self._on_session_reset = on_session_reset
         self._recovery = recovery
-        self._transport: Transport = transport or StreamableHTTPTransport(
-            url,
-            headers=dict(headers or {}),
-            auth=as_auth(auth),
-            connect_timeout=connect_timeout,
-            listen=listen,
-            on_listener_session_lost=self._listener_session_lost,
-        )
-        if isinstance(self._transport, StreamableHTTPTransport):
-            self._transport.treat_400_as_expired = recovery.treat_400_as_expired
+        self._listen = listen
+        self._use_cache = cache
+        self._max_input_rounds = max_input_rounds
+        # One connection pool for both eras' transports, closed with the client.
+        self._http = new_http() if transport is None else None
+        self._modern: Optional[ModernHTTPTransport] = None
+        if transport is None:
+            credentials = as_auth(auth)
+            transport = StreamableHTTPTransport(
+                url,
+                http=self._http,
+                headers=dict(headers or {}),
+                auth=credentials,
+                connect_timeout=connect_timeout,
+                listen=listen,
+                on_listener_session_lost=self._listener_session_lost,
+            )
+            transport.treat_400_as_expired = recovery.treat_400_as_expired
+            if protocol_version not in LEGACY_VERSIONS:
+                self._modern = ModernHTTPTransport(
+                    url,
+                    http=self._http,
+                    headers=dict(headers or {}),
+                    auth=credentials,
+                    connect_timeout=connect_timeout,
+                )
+        # The legacy transport, and the one in use: the era decides, at connect time.
+        self._legacy = transport
+        self._transport: Transport = transport
         self._engine = Engine(
-            self._transport,
+            transport,
             request_handler=self._answer_server_request,
             notification_handler=self._dispatch_notification,
         )
-        self._transport.bind(self._engine.receive)
+        transport.bind(self._engine.receive)
+        if self._modern is not None:
+            self._modern.bind(self._engine.receive)
         # Guards _state; held only for the switch, never across I/O. Any thread.
         self._life_lock = threading.Lock()
         self._state = _NEW
@@ -280,6 +358,15 @@ class Client:
         # error): written under _init_lock, read by any thread (a reference swap).
         self._init: Optional[InitializeResult] = None
         self._failed_reinit: Optional[tuple[int, float, BaseException]] = None
+        # "modern" or "legacy" once connected, and the _meta every modern request carries;
+        # written under _init_lock before the state turns open, then only read.
+        self._era: Optional[str] = None
+        self._modern_meta: dict[str, Any] = {}
+        # Results kept per ttlMs; thread-safe on its own.
+        self._cache = ResultCache()
+        # The filter of the current subscriptions/listen stream: written by the listener
+        # thread, read by the notify thread (a reference swap).
+        self._listen_asked: dict[str, Any] = {}
         # What a new session must restore: guarded by _restore_lock; caller threads touch it.
         self._restore_lock = threading.Lock()
         self._subscriptions: dict[str, None] = {}
@@ -320,7 +407,7 @@ class Client:
             if self._state == _CLOSED:
                 raise ClientClosedError("the client is closed; create a new Client")
             if self._state == _NEW:
-                self._initialize()
+                self._start()
                 with self._life_lock:
                     if self._state == _CLOSED:
                         raise ClientClosedError("the client was closed while it connected")
@@ -338,7 +425,11 @@ class Client:
                 return
             self._state = _CLOSED
         self._engine.close()
-        self._transport.close()
+        self._legacy.close()
+        if self._modern is not None:
+            self._modern.close()
+        if self._http is not None:
+            self._http.close()
         _clients.discard(self)
 
     def _ensure_open(self) -> None:
@@ -349,11 +440,124 @@ class Client:
 
     # --- handshake and recovery -----------------------------------------------------------
 
+    @property
+    def era(self) -> str:
+        """``"modern"`` (2026-07-28 and later) or ``"legacy"`` (the handshake revisions)."""
+        self._ensure_open()
+        assert self._era is not None
+        return self._era
+
+    def _use(self, transport: Transport, era: str) -> None:
+        self._transport = transport
+        self._engine.transport = transport
+        self._era = era
+
+    def _start(self) -> None:
+        """Find the server's era as the spec says, and connect in it; holds ``_init_lock``."""
+        pinned = self._pinned
+        origin = _origin(self.url)
+        if self._modern is None or pinned in LEGACY_VERSIONS:
+            self._use(self._legacy, "legacy")
+            self._initialize()
+            return
+        with _era_lock:
+            known = _era_cache.get(origin)
+        if known == "legacy" and pinned is None:
+            self._use(self._legacy, "legacy")
+            self._initialize()
+            return
+        try:
+            self._discover(pinned or LATEST_VERSION, probing=pinned is None)
+        except _NotModern as why:
+            log.info("mcp_sync: %s speaks the legacy protocol (%s)", origin, why)
+            with _era_lock:
+                _era_cache[origin] = "legacy"
+            self._use(self._legacy, "legacy")
+            self._initialize()
+            return
+        with _era_lock:
+            _era_cache[origin] = "modern"
+
+    def _discover(self, version: str, probing: bool, retried: bool = False) -> None:
+        """``server/discover`` in the modern era; raises :class:`_NotModern` to fall back."""
+        modern = self._modern
+        assert modern is not None
+        self._use(modern, "modern")
+        modern.set_protocol_version(version)
+        meta = {
+            _META + "protocolVersion": version,
+            _META + "clientCapabilities": self._capabilities(version),
+            _META + "clientInfo": self._client_info.to_dict(),
+        }
+        timeout = self._timeout if not probing else min(self._timeout or 10.0, 10.0)
+        try:
+            raw = self._engine.request("server/discover", {"_meta": meta}, timeout=timeout)
+        except MCPError as exc:
+            if exc.code == _UNSUPPORTED_VERSION:
+                data = exc.data if isinstance(exc.data, dict) else {}
+                offered = data.get("supported")
+                offered = offered if isinstance(offered, list) else []
+                mutual = [v for v in MODERN_VERSIONS if v in offered]
+                if mutual and not retried:
+                    self._discover(mutual[0], probing, retried=True)
+                    return
+                if any(v in LEGACY_VERSIONS for v in offered) and self._pinned is None:
+                    raise _NotModern("it supports only legacy versions") from None
+                raise UnsupportedProtocolVersion(offered or version, SUPPORTED_VERSIONS) from None
+            if exc.code in _MODERN_ERRORS or not probing:
+                raise
+            raise _NotModern(f"server/discover answered error {exc.code}") from None
+        except (HTTPStatusError, ProtocolError, RequestTimeout, StreamBroken) as exc:
+            if not probing:
+                raise
+            raise _NotModern(type(exc).__name__) from None
+        versions = raw.get("supportedVersions") if isinstance(raw, dict) else None
+        if not isinstance(versions, list) or version not in versions:
+            mutual = [v for v in MODERN_VERSIONS if isinstance(versions, list) and v in versions]
+            if mutual and not retried:
+                self._discover(mutual[0], probing, retried=True)
+                return
+            if probing:
+                raise _NotModern("server/discover named no version mcp_sync speaks")
+            raise ProtocolError("the server/discover result does not list the pinned version")
+        assert isinstance(raw, dict)
+        self._init = self._discovered(raw, version)
+        self._modern_meta = meta
+        self._cache.put(cache_key("server/discover", None), "server/discover", raw)
+        self._start_modern_listener()
+
+    @staticmethod
+    def _discovered(raw: dict[str, Any], version: str) -> InitializeResult:
+        """The discover result in the shape the properties share with the handshake's."""
+        meta = raw.get("_meta")
+        info = (
+            (meta.get(_META + "serverInfo") if isinstance(meta, dict) else None)
+            or raw.get("serverInfo")
+            or {}
+        )
+        try:
+            server_info = Implementation.from_dict(info)
+        except (TypeError, ValueError):
+            server_info = Implementation(name="", version="")
+        caps = raw.get("capabilities")
+        return InitializeResult(
+            protocol_version=version,
+            capabilities=_decode(
+                ServerCapabilities, caps if isinstance(caps, dict) else {}, "server/discover"
+            ),
+            server_info=server_info,
+            instructions=raw.get("instructions")
+            if isinstance(raw.get("instructions"), str)
+            else None,
+            extra={"supportedVersions": raw.get("supportedVersions")},
+        )
+
     def _capabilities(self, version: str) -> dict[str, Any]:
         """What this client declares, in the shape of the ``version`` it offers."""
         caps: dict[str, Any] = {}
         if self._roots is not None:
-            caps["roots"] = {"listChanged": True}
+            # 2026-07-28 dropped roots/list_changed, and with it listChanged.
+            caps["roots"] = {} if version in MODERN_VERSIONS else {"listChanged": True}
         if self._sampling_handler is not None:
             caps["sampling"] = (
                 {"tools": {}} if self._sampling_tools and version >= "2025-11-25" else {}
@@ -444,11 +648,61 @@ class Client:
             except Exception:
                 log.exception("error in on_session_reset")
 
+    def _listen_filter(self) -> dict[str, Any]:
+        """What to ask ``subscriptions/listen`` for: what handlers and subscriptions want."""
+        caps = self._caps()
+        wanted: dict[str, Any] = {}
+        interested = self._notification_handler is not None or self._use_cache
+        for kind, flag in (
+            ("tools", "toolsListChanged"),
+            ("prompts", "promptsListChanged"),
+            ("resources", "resourcesListChanged"),
+        ):
+            declared = getattr(caps, kind)
+            if interested and isinstance(declared, dict) and declared.get("listChanged"):
+                wanted[flag] = True
+        with self._restore_lock:
+            uris = list(self._subscriptions)
+        if uris:
+            wanted["resourceSubscriptions"] = uris
+        return wanted
+
+    def _start_modern_listener(self) -> None:
+        """Open (or reopen, with a new filter) the ``subscriptions/listen`` stream."""
+        modern = self._modern
+        if not self._listen or modern is None or not self._listen_filter():
+            return
+
+        def build() -> Optional[dict[str, Any]]:
+            if self._state == _CLOSED:
+                return None
+            wanted = self._listen_filter()
+            if not wanted:
+                return None
+            self._listen_asked = wanted
+            params = {"_meta": dict(self._modern_meta), "notifications": wanted}
+            return jsonrpc.request(self._engine.next_id(), "subscriptions/listen", params)
+
+        modern.listen(build)
+
+    def _check_acknowledgement(self, params: dict[str, Any]) -> None:
+        """Compare what ``subscriptions/listen`` granted with what was asked; warn on a gap."""
+        granted = params.get("notifications")
+        if not isinstance(granted, dict):
+            log.warning("mcp_sync: the listen acknowledgement did not say what it grants")
+            return
+        missing = [k for k, v in self._listen_asked.items() if v is True and not granted.get(k)]
+        uris = granted.get("resourceSubscriptions")
+        uris = uris if isinstance(uris, list) else []
+        missing += [u for u in self._listen_asked.get("resourceSubscriptions", []) if u not in uris]
+        if missing:
+            log.warning("mcp_sync: the server did not grant: %s", ", ".join(map(str, missing)))
+
     def _restore(self) -> None:
         with self._restore_lock:
             uris = list(self._subscriptions)
             level = self._log_level
-        caps = self.server_capabilities
+        caps = self._caps()
         if uris and not (isinstance(caps.resources, dict) and caps.resources.get("subscribe")):
             log.warning(
                 "mcp_sync: the new session offers no resource subscriptions; %d dropped", len(uris)
@@ -516,6 +770,10 @@ class Client:
         raise MCPError(jsonrpc.METHOD_NOT_FOUND, f"method not found: {method}")
 
     def _dispatch_notification(self, method: str, params: dict[str, Any]) -> None:
+        self._cache.invalidate(method, params)
+        if method == "notifications/subscriptions/acknowledged":
+            self._check_acknowledgement(params)
+            return
         if method == "notifications/message":
             try:
                 message = LoggingMessage.from_dict(params)
@@ -546,6 +804,8 @@ class Client:
             timeout = self._timeout
         # One deadline for the whole call, a recovery and its resend included.
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._era == "modern":
+            return self._modern_call(method, params, deadline, timeout, progress, cancel)
         return self._retrying(
             self._attempt,
             method,
@@ -595,6 +855,103 @@ class Client:
                 ) from exc
             raise
 
+    def _modern_call(
+        self,
+        method: str,
+        params: Optional[dict[str, Any]],
+        deadline: Optional[float],
+        timeout: Optional[float],
+        progress: Optional[ProgressCallback],
+        cancel: Optional[CancelToken],
+    ) -> Any:
+        """One modern request: ``_meta`` on it, input rounds answered, lost streams re-issued."""
+        base = dict(params or {})
+        meta = dict(self._modern_meta)
+        if self._log_level is not None:
+            meta[_META + "logLevel"] = self._log_level
+        meta.update(base.get("_meta") or {})
+        base["_meta"] = meta
+        extra: dict[str, Any] = {}  # inputResponses and requestState of the next round
+        rounds = 0
+        reissued = relisted = False
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise RequestTimeout(method, timeout or 0.0)
+            try:
+                raw = self._engine.request(
+                    method,
+                    {**base, **extra},
+                    timeout=left,
+                    max_timeout=self._max_timeout,
+                    progress=progress,
+                    reset_on_progress=self._reset_on_progress,
+                    cancel=cancel,
+                )
+            except StreamBroken:
+                # The request was lost with its stream; the spec says to issue it anew.
+                if reissued:
+                    raise
+                reissued = True
+                continue
+            except MCPError as exc:
+                if exc.code == _HEADER_MISMATCH and method == "tools/call" and not relisted:
+                    # The tool's x-mcp-header parameters may have changed: re-list, retry once.
+                    relisted = True
+                    self._cache.invalidate("notifications/tools/list_changed")
+                    self.list_tools()
+                    continue
+                raise
+            except RequestTimeout as exc:
+                if exc.timeout == left and timeout is not None:
+                    raise RequestTimeout(method, timeout) from None
+                raise
+            if not isinstance(raw, dict):
+                raise ProtocolError(f"the result of {method} is not an object")
+            kind = raw.get("resultType", "complete")
+            if kind == "complete":
+                return raw
+            if kind != "input_required":
+                raise ProtocolError(
+                    f"the server answered {method} with unknown resultType {kind!r}"
+                )
+            if method not in _INPUT_METHODS:
+                raise ProtocolError(f"the server asked for input on {method}, which cannot take it")
+            rounds += 1
+            if rounds > self._max_input_rounds:
+                raise ProtocolError(
+                    f"{method} still asked for input after {self._max_input_rounds} rounds; giving up"
+                )
+            extra = {}
+            requests = raw.get("inputRequests")
+            if requests is not None:
+                extra["inputResponses"] = self._gather_inputs(requests)
+            if "requestState" in raw:
+                extra["requestState"] = raw["requestState"]  # echoed exactly as received
+
+    def _gather_inputs(self, requests: Any) -> dict[str, Any]:
+        """Answer each input request of an ``input_required`` result through the handlers."""
+        if not isinstance(requests, dict):
+            raise ProtocolError("inputRequests must be an object")
+        answers: dict[str, Any] = {}
+        for key, request in requests.items():
+            if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+                raise ProtocolError(f"input request {key!r} is not a request object")
+            method = request["method"]
+            params = request.get("params")
+            if params is not None and not isinstance(params, dict):
+                raise ProtocolError(f"input request {key!r} has params that are not an object")
+            try:
+                answers[key] = self._answer_server_request(method, params or {})
+            except MCPError as exc:
+                capability = _INPUT_CAPABILITIES.get(method)
+                if exc.code == jsonrpc.METHOD_NOT_FOUND and capability is not None:
+                    raise MissingHandlerError(capability, method) from None
+                raise ProtocolError(
+                    f"the server asked for {method}, which cannot be given: {exc.message}"
+                ) from None
+        return answers
+
     def _session_gone(self, generation: int, timeout: Optional[float]) -> bool:
         if self._transport.generation != generation:
             return True
@@ -628,7 +985,7 @@ class Client:
         self._retrying(self._engine.notify, method, params, timeout=self._timeout)
 
     def _require(self, capability: str, method: str, sub: Optional[str] = None) -> None:
-        caps = self.server_capabilities
+        caps = self._caps()
         value = (
             getattr(caps, capability, None)
             if hasattr(caps, capability)
@@ -639,13 +996,33 @@ class Client:
                 capability if sub is None else f"{capability}.{sub}", method
             )
 
+    def _fetch(
+        self, method: str, params: Optional[dict[str, Any]], timeout: Any, cache: bool
+    ) -> Any:
+        """A request whose result may be cached (per its ``ttlMs``), served from the cache if fresh."""
+        key = cache_key(method, params)
+        if cache and self._use_cache:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
+        raw = self._call(method, params, timeout=timeout)
+        if self._use_cache:
+            self._cache.put(key, method, raw)
+        return raw
+
     def _pages(
-        self, method: str, capability: str, cls: type[R], cursor: Optional[str], timeout: Any
+        self,
+        method: str,
+        capability: str,
+        cls: type[R],
+        cursor: Optional[str],
+        timeout: Any,
+        cache: bool = True,
     ) -> R:
         self._ensure_open()
         self._require(capability, method)
         params = {"cursor": cursor} if cursor is not None else None
-        return _decode(cls, self._call(method, params, timeout=timeout), method)
+        return _decode(cls, self._fetch(method, params, timeout, cache), method)
 
     def _collect(self, page: Callable[[Optional[str]], Any], field: str) -> list[Any]:
         items: list[Any] = []
@@ -665,6 +1042,11 @@ class Client:
         raise ProtocolError(f"the server kept paginating past {MAX_PAGES} pages")
 
     # --- properties -----------------------------------------------------------------------
+
+    def _caps(self) -> ServerCapabilities:
+        """The declared capabilities, without connecting (for use inside the handshake)."""
+        init = self._init
+        return init.capabilities if init is not None else ServerCapabilities()
 
     def _initialized(self) -> InitializeResult:
         self._ensure_open()
@@ -699,14 +1081,33 @@ class Client:
     # --- tools ----------------------------------------------------------------------------
 
     def list_tools_page(
-        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET, cache: bool = True
     ) -> ListToolsResult:
         """One page of ``tools/list``; pass the previous page's ``next_cursor`` to go on."""
-        return self._pages("tools/list", "tools", ListToolsResult, cursor, timeout)
+        page = self._pages("tools/list", "tools", ListToolsResult, cursor, timeout, cache)
+        if self._era == "modern" and self._modern is not None:
+            page.tools = self._mirrorable(page.tools, self._modern)
+        return page
 
-    def list_tools(self, *, timeout: Any = _UNSET) -> list[Tool]:
+    @staticmethod
+    def _mirrorable(tools: list[Tool], modern: ModernHTTPTransport) -> list[Tool]:
+        """Register each tool's ``x-mcp-header`` parameters; drop tools whose annotations are invalid."""
+        kept = []
+        for tool in tools:
+            try:
+                mapping = tool_param_headers(tool.input_schema)
+            except InvalidToolHeader as exc:
+                log.warning("mcp_sync: leaving out tool %r: %s", tool.name, exc)
+                continue
+            modern.set_tool_headers(tool.name, mapping)
+            kept.append(tool)
+        return kept
+
+    def list_tools(self, *, timeout: Any = _UNSET, cache: bool = True) -> list[Tool]:
         """Every tool, following cursors to the end."""
-        return self._collect(lambda c: self.list_tools_page(c, timeout=timeout), "tools")
+        return self._collect(
+            lambda c: self.list_tools_page(c, timeout=timeout, cache=cache), "tools"
+        )
 
     def call_tool(
         self,
@@ -737,38 +1138,52 @@ class Client:
     # --- resources ------------------------------------------------------------------------
 
     def list_resources_page(
-        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET, cache: bool = True
     ) -> ListResourcesResult:
         """One page of ``resources/list``."""
-        return self._pages("resources/list", "resources", ListResourcesResult, cursor, timeout)
+        return self._pages(
+            "resources/list", "resources", ListResourcesResult, cursor, timeout, cache
+        )
 
-    def list_resources(self, *, timeout: Any = _UNSET) -> list[Resource]:
+    def list_resources(self, *, timeout: Any = _UNSET, cache: bool = True) -> list[Resource]:
         """Every resource, following cursors to the end."""
-        return self._collect(lambda c: self.list_resources_page(c, timeout=timeout), "resources")
+        return self._collect(
+            lambda c: self.list_resources_page(c, timeout=timeout, cache=cache), "resources"
+        )
 
     def list_resource_templates_page(
-        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET, cache: bool = True
     ) -> ListResourceTemplatesResult:
         """One page of ``resources/templates/list``."""
         return self._pages(
-            "resources/templates/list", "resources", ListResourceTemplatesResult, cursor, timeout
+            "resources/templates/list",
+            "resources",
+            ListResourceTemplatesResult,
+            cursor,
+            timeout,
+            cache,
         )
 
-    def list_resource_templates(self, *, timeout: Any = _UNSET) -> list[ResourceTemplate]:
+    def list_resource_templates(
+        self, *, timeout: Any = _UNSET, cache: bool = True
+    ) -> list[ResourceTemplate]:
         """Every resource template, following cursors to the end."""
         return self._collect(
-            lambda c: self.list_resource_templates_page(c, timeout=timeout), "resource_templates"
+            lambda c: self.list_resource_templates_page(c, timeout=timeout, cache=cache),
+            "resource_templates",
         )
 
-    def read_resource(self, uri: str, *, timeout: Any = _UNSET) -> ReadResourceResult:
-        """Read a resource by URI."""
+    def read_resource(
+        self, uri: str, *, timeout: Any = _UNSET, cache: bool = True
+    ) -> ReadResourceResult:
+        """Read a resource by URI (from the cache while a modern server's ``ttlMs`` allows)."""
         if not isinstance(uri, str) or not uri:
             raise ValueError("uri must be a non-empty string")
         self._ensure_open()
         self._require("resources", "resources/read")
         return _decode(
             ReadResourceResult,
-            self._call("resources/read", {"uri": uri}, timeout=timeout),
+            self._fetch("resources/read", {"uri": uri}, timeout, cache),
             "resources/read",
         )
 
@@ -776,6 +1191,11 @@ class Client:
         """Ask for ``notifications/resources/updated`` about ``uri``; renewed on a new session."""
         self._ensure_open()
         self._require("resources", "resources/subscribe", "subscribe")
+        if self._era == "modern":
+            with self._restore_lock:
+                self._subscriptions[uri] = None
+            self._start_modern_listener()  # a new listen stream carries the new filter
+            return
         self._call("resources/subscribe", {"uri": uri})
         with self._restore_lock:
             self._subscriptions[uri] = None
@@ -786,19 +1206,24 @@ class Client:
         self._require("resources", "resources/unsubscribe", "subscribe")
         with self._restore_lock:
             self._subscriptions.pop(uri, None)
+        if self._era == "modern":
+            self._start_modern_listener()
+            return
         self._call("resources/unsubscribe", {"uri": uri})
 
     # --- prompts --------------------------------------------------------------------------
 
     def list_prompts_page(
-        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET
+        self, cursor: Optional[str] = None, *, timeout: Any = _UNSET, cache: bool = True
     ) -> ListPromptsResult:
         """One page of ``prompts/list``."""
-        return self._pages("prompts/list", "prompts", ListPromptsResult, cursor, timeout)
+        return self._pages("prompts/list", "prompts", ListPromptsResult, cursor, timeout, cache)
 
-    def list_prompts(self, *, timeout: Any = _UNSET) -> list[Prompt]:
+    def list_prompts(self, *, timeout: Any = _UNSET, cache: bool = True) -> list[Prompt]:
         """Every prompt, following cursors to the end."""
-        return self._collect(lambda c: self.list_prompts_page(c, timeout=timeout), "prompts")
+        return self._collect(
+            lambda c: self.list_prompts_page(c, timeout=timeout, cache=cache), "prompts"
+        )
 
     def get_prompt(
         self, name: str, arguments: Optional[Mapping[str, str]] = None, *, timeout: Any = _UNSET
@@ -853,12 +1278,17 @@ class Client:
             raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
         self._ensure_open()
         self._require("logging", "logging/setLevel")
-        self._call("logging/setLevel", {"level": level})
+        if self._era != "modern":  # modern requests carry the level in their _meta instead
+            self._call("logging/setLevel", {"level": level})
         with self._restore_lock:
             self._log_level = level
 
     def ping(self, *, timeout: Any = _UNSET) -> None:
-        """Check the server answers."""
+        """Check the server answers: ``ping``, or ``server/discover`` in the modern era (no ping there)."""
+        self._ensure_open()
+        if self._era == "modern":
+            self._call("server/discover", None, timeout=timeout)
+            return
         self._call("ping", None, timeout=timeout)
 
     def set_roots(self, roots: RootsSpec) -> None:

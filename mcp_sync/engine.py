@@ -409,6 +409,8 @@ class Engine:
     def _send_cancel(self, call: Call, reason: str) -> None:
         if call.method == "initialize":
             return  # the spec forbids cancelling initialize
+        if not self.transport.cancel_by_notification:
+            return  # the transport closed the request's stream, which is the cancel
         notice = jsonrpc.notification(
             "notifications/cancelled", {"requestId": call.id, "reason": reason}
         )

@@ -17,6 +17,7 @@ __all__ = [
     "HTTPStatusError",
     "MCPError",
     "MCPSyncError",
+    "MissingHandlerError",
     "ProtocolError",
     "RequestCancelled",
     "RequestTimeout",
@@ -150,4 +151,19 @@ class CapabilityNotSupported(MCPSyncError):
         self.method = method
         super().__init__(
             f"{method} needs the server capability {capability!r}, which it did not declare"
+        )
+
+
+class MissingHandlerError(MCPSyncError):
+    """The server asked for input (sampling, elicitation, roots) this client has no handler for.
+
+    ``capability`` names the client capability that was missing, ``method`` the request.
+    """
+
+    def __init__(self, capability: str, method: str):
+        self.capability = capability
+        self.method = method
+        super().__init__(
+            f"the server asked for {method}, but the client has no {capability} handler; "
+            f"pass {capability}_handler= (or roots=) to Client"
         )

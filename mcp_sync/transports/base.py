@@ -54,6 +54,10 @@ class Transport(abc.ABC):
     #: Whether a JSON array (a batch) is acceptable from the server (2025-03-26 only).
     allow_batch: bool = False
 
+    #: Whether a cancelled or timed-out request is announced with ``notifications/cancelled``
+    #: (legacy transports); modern HTTP cancels by closing the response stream instead.
+    cancel_by_notification: bool = True
+
     def bind(self, sink: MessageSink) -> None:
         """Set where read messages go; called once, before any I/O."""
         self._sink = sink

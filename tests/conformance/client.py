@@ -25,8 +25,12 @@ def _accept_with_defaults(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _client(url: str, version: str, **options: Any) -> mcp_sync.Client:
-    pinned = version if version in mcp_sync.LEGACY_VERSIONS else None
+    pinned = version if version in mcp_sync.SUPPORTED_VERSIONS else None
     return mcp_sync.Client(url, protocol_version=pinned, timeout=20, **options)
+
+
+def _confirm(params: dict[str, Any]) -> dict[str, Any]:
+    return {"action": "accept", "content": {"confirmed": True}}
 
 
 def run_initialize(url: str, version: str, context: dict[str, Any]) -> None:
@@ -72,12 +76,55 @@ def run_default(url: str, version: str, context: dict[str, Any]) -> None:
             client.list_tools()
 
 
+def run_request_state(url: str, version: str, context: dict[str, Any]) -> None:
+    with _client(url, version, elicitation_handler=_confirm) as client:
+        for tool in client.list_tools():
+            result = client.call_tool(tool.name, {})
+            log.info("%s -> %s", tool.name, result.text)
+
+
+def run_standard_headers(url: str, version: str, context: dict[str, Any]) -> None:
+    with _client(url, version) as client:
+        caps = client.server_capabilities
+        if caps.tools is not None:
+            for tool in client.list_tools():
+                client.call_tool(tool.name, {})
+        if caps.resources is not None:
+            for resource in client.list_resources():
+                client.read_resource(resource.uri)
+        if caps.prompts is not None:
+            for prompt in client.list_prompts():
+                client.get_prompt(prompt.name, {})
+
+
+def run_custom_headers(url: str, version: str, context: dict[str, Any]) -> None:
+    calls = context.get("toolCalls") or []
+    if isinstance(calls, dict):
+        calls = [{"name": name, "arguments": args} for name, args in calls.items()]
+    with _client(url, version) as client:
+        client.list_tools()
+        for call in calls:
+            client.call_tool(call["name"], call.get("arguments") or {})
+
+
+def run_invalid_tool_headers(url: str, version: str, context: dict[str, Any]) -> None:
+    with _client(url, version) as client:
+        names = [tool.name for tool in client.list_tools()]  # invalid tools are left out
+        log.info("tools kept: %s", names)
+        if "valid_tool" in names:
+            client.call_tool("valid_tool", {"region": "us-west1"})
+
+
 SCENARIOS: dict[str, Callable[[str, str, dict[str, Any]], None]] = {
     "initialize": run_initialize,
     "tools_call": run_tools_call,
     "elicitation-sep1034-client-defaults": run_elicitation_defaults,
     "sse-retry": run_sse_retry,
     "json-schema-2020-12-preservation": run_json_schema_preservation,
+    "sep-2322-client-request-state": run_request_state,
+    "http-standard-headers": run_standard_headers,
+    "http-custom-headers": run_custom_headers,
+    "http-invalid-tool-headers": run_invalid_tool_headers,
 }
 
 

@@ -96,9 +96,15 @@ SCENARIOS_2026_07_28_ONLY = [
     "json-schema-ref-no-deref",
 ]
 
-SCENARIO_RUNS = [(name, STATEFUL_VERSION) for name in SCENARIOS_2025_11_25] + [
-    (name, MODERN_VERSION) for name in SCENARIOS_2026_07_28_ONLY
-]
+# Scenarios of both revisions that are also run at the 2026-07-28 wire, so the
+# client's modern era is graded on them too.
+SCENARIOS_ALSO_MODERN = ["tools_call", "json-schema-2020-12-preservation"]
+
+SCENARIO_RUNS = (
+    [(name, STATEFUL_VERSION) for name in SCENARIOS_2025_11_25]
+    + [(name, MODERN_VERSION) for name in SCENARIOS_2026_07_28_ONLY]
+    + [(name, MODERN_VERSION) for name in SCENARIOS_ALSO_MODERN]
+)
 ALL_SCENARIOS = {name for name, _ in SCENARIO_RUNS}
 
 pytestmark = [pytest.mark.conformance]
@@ -164,7 +170,10 @@ def _params():
                     raises=ConformanceScenarioFailed,
                 )
             )
-        yield pytest.param(name, version, id=name, marks=marks)
+        also_modern = name in SCENARIOS_ALSO_MODERN and version == MODERN_VERSION
+        yield pytest.param(
+            name, version, id=f"{name}@{version}" if also_modern else name, marks=marks
+        )
 
 
 def _install_suite() -> None:

@@ -6,7 +6,10 @@ Run it from the server virtualenv (see ``tests/support/server_env.py``)::
 
 Once the socket accepts connections it prints ``READY <port>`` on stdout.
 
-Exposed surface (legacy initialize handshake, 2025-03-26 .. 2025-11-25):
+The server speaks both eras: the legacy initialize handshake with sessions
+(2025-03-26 .. 2025-11-25) and the stateless 2026-07-28 revision (every POST
+carries ``MCP-Protocol-Version`` and the ``io.modelcontextprotocol/*`` ``_meta``
+keys; change notifications ride ``subscriptions/listen`` streams).
 
 tools
     add(a: int, b: int) -> int          structured output {"result": a + b}
@@ -14,7 +17,10 @@ tools
     slow(steps: int = 3, delay: float = 0.1)
                                         one notifications/progress per step, with a message
     log(level: str, message: str, logger: str = "everything")
-                                        one notifications/message, filtered by logging/setLevel
+                                        one notifications/message; legacy: filtered by
+                                        logging/setLevel; 2026-07-28: sent only when the
+                                        request's _meta carries io.modelcontextprotocol/logLevel
+                                        at or below ``level`` (else returns "filtered")
     sample(prompt: str, max_tokens: int = 100, standalone: bool = False)
                                         sampling/createMessage -> the sampled text
     ask(message: str, standalone: bool = False)
@@ -24,14 +30,27 @@ tools
     fail(message: str = ...)            a tool result with isError=true
     image()                             one image content block (a 1x1 PNG)
     big(size: int)                      text of exactly ``size`` bytes
-    touch(uri: str)                     notifications/resources/updated to every session
-                                        subscribed to ``uri`` (sent on their GET stream)
-    subscribers(uri: str)               how many sessions are subscribed to ``uri``
+    touch(uri: str)                     notifications/resources/updated to every legacy
+                                        session subscribed to ``uri`` (on its GET stream) and
+                                        to every listen stream subscribed to ``uri``;
+                                        returns how many were notified
+    subscribers(uri: str)               how many sessions and listen streams watch ``uri``
+    change_tools()                      notifications/tools/list_changed to every legacy
+                                        session (GET stream) and to every listen stream that
+                                        asked for toolsListChanged; returns how many
+    headers_tool(region: str, priority: int, verbose: bool = False)
+                                        JSON {"priority", "region", "verbose"}; the three
+                                        properties carry x-mcp-header "Region", "Priority",
+                                        "Verbose", so 2026-07-28 calls must mirror them as
+                                        Mcp-Param-* headers (the SDK rejects a mismatch)
+    bump()                              increments the counter behind test://counter;
+                                        returns the new value (sends no notification)
 
 resources
-    test://static                       text/plain "static resource text"
+    test://static                       text/plain "static resource text" (ttlMs 60000)
     test://blob                         application/octet-stream, bytes 0..255
     test://items/{id}                   template -> text "item <id>"
+    test://counter                      text: the counter ``bump`` increments (ttlMs 60000)
     resources/subscribe, resources/unsubscribe
 
 prompts
@@ -39,10 +58,20 @@ prompts
 
 logging/setLevel                        per-session minimum level for the ``log`` tool
 
-Server-to-client requests (sample, ask, roots) ride the POST response stream of the
-tool call by default; ``standalone=True`` sends them on the session's GET stream
-instead. With ``--json-response`` a POST body carries nothing but the response, so
-those requests and ``log`` always go to the GET stream; progress is dropped then.
+Caching (2026-07-28 results only; the legacy wire carries no cache fields):
+``tools/list`` and ``resources/read`` of ``test://static`` and ``test://counter``
+carry ``ttlMs: 60000, cacheScope: "private"``; other cacheable results carry the
+SDK default ``ttlMs: 0``.
+
+Client input (sample, ask, roots) comes from resolver parameters
+(``Annotated[T, Resolve(fn)]``). On a legacy request the SDK sends the
+server-to-client request on the POST response stream of the tool call; on a
+2026-07-28 request it answers with an ``InputRequiredResult`` (``inputRequests``
+plus ``requestState``) and the client retries the call with ``inputResponses``
+and the echoed ``requestState``. ``standalone=True`` (legacy only; ignored on
+2026-07-28) sends the request on the session's GET stream instead. With
+``--json-response`` a legacy POST body carries nothing but the response, so those
+requests and ``log`` always go to the GET stream; progress is dropped then.
 
 The mcp 2.x ``MCPServer`` registers no handlers for ``logging/setLevel``,
 ``resources/subscribe`` or ``resources/unsubscribe``; they are added on its
@@ -58,13 +87,20 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, Optional
+from typing import Annotated, Any, Optional, Union
 
 import mcp.types as types
 import uvicorn
+from mcp.server.caching import CacheHint
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult, render_elicitation_schema
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, ListRoots, Resolve, Sample
 from mcp.shared.message import ServerMessageMetadata
+from mcp_types import LOG_LEVEL_META_KEY
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, Field
 
 # Logging, sampling and roots are deprecated in the 2026-07-28 protocol revision; the
 # legacy-handshake behaviour they provide is exactly what this server exists to test.
@@ -76,7 +112,8 @@ try:
 except ImportError:  # pragma: no cover - older SDKs
     pass
 
-# How long a tool waits for the client to answer a server-to-client request.
+# How long a tool waits for the client to answer a server-to-client request it sends
+# itself (the GET-stream path; the SDK's resolver path has no timeout of its own).
 CLIENT_REQUEST_TIMEOUT = 30.0
 
 # 1x1 transparent PNG.
@@ -90,11 +127,17 @@ LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert"
 
 COMPLETION_NAMES = ["Alice", "Albert", "Alfred", "Bob", "Bella", "Carol", "Charlie"]
 
+# Results a client may cache for a minute (2026-07-28 `ttlMs`/`cacheScope`).
+CACHE_TTL_MS = 60000
+CACHE_SCOPE = "private"
+CACHED_RESOURCES = {"test://static", "test://counter"}
+
 server = MCPServer(
     name="everything-server",
     version="1.0.0",
     instructions="Test server for MCP client integration tests.",
     log_level="WARNING",
+    cache_hints={"tools/list": CacheHint(ttl_ms=CACHE_TTL_MS, scope=CACHE_SCOPE)},
 )
 
 # Set from the command line before the app is built.
@@ -105,6 +148,12 @@ _min_log_level: dict[str, str] = {}
 # uri -> {session id -> ServerSession proxy of the subscribe request}. The proxy keeps
 # a handle on the session's connection, whose standalone channel is the GET stream.
 _subscriptions: dict[str, dict[str, Any]] = {}
+# session id -> a ServerSession proxy of one of its requests (legacy sessions only).
+_sessions: dict[str, Any] = {}
+# JSON-RPC id of each open 2026-07-28 subscriptions/listen stream -> its filter.
+_listen_streams: dict[Any, types.SubscriptionFilter] = {}
+# What test://counter reads; `bump` increments it.
+_counter = 0
 
 
 def _session_key(request_context: Any) -> str:
@@ -113,6 +162,11 @@ def _session_key(request_context: Any) -> str:
     if headers is None:
         return ""
     return headers.get("mcp-session-id") or ""
+
+
+def _is_modern(protocol_version: Optional[str]) -> bool:
+    """True for a 2026-07-28 (handshake-free) request."""
+    return protocol_version in MODERN_PROTOCOL_VERSIONS
 
 
 def _related_id(ctx: Context, standalone: bool = False) -> Optional[Any]:
@@ -125,6 +179,18 @@ def _related_id(ctx: Context, standalone: bool = False) -> Optional[Any]:
     return ctx.request_id
 
 
+def _on_get_stream(ctx: Context, standalone: bool) -> bool:
+    """Whether a legacy call must send its client request on the GET stream itself.
+
+    The SDK's resolver path sends on the tool call's POST stream; that needs the
+    caller to ask for it (``standalone=False``) and the POST to have a stream at all.
+    A 2026-07-28 request always goes through the resolver (``InputRequiredResult``).
+    """
+    if _is_modern(ctx.protocol_version):
+        return False
+    return standalone or JSON_RESPONSE or not ctx.session.can_send_request
+
+
 async def _client_request(ctx: Context, request: Any, result_type: Any, standalone: bool) -> Any:
     related = _related_id(ctx, standalone)
     return await ctx.session.send_request(
@@ -133,6 +199,57 @@ async def _client_request(ctx: Context, request: Any, result_type: Any, standalo
         request_read_timeout_seconds=CLIENT_REQUEST_TIMEOUT,
         metadata=ServerMessageMetadata(related_request_id=related),
     )
+
+
+def _listen_count(predicate: Any) -> int:
+    return sum(1 for notifications in list(_listen_streams.values()) if predicate(notifications))
+
+
+# ---------------------------------------------------------------- client input
+
+
+def _sampling_messages(prompt: str) -> list[types.SamplingMessage]:
+    return [
+        types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt)),
+    ]
+
+
+async def _sampled(
+    ctx: Context, prompt: str, max_tokens: int, standalone: bool
+) -> Union[Sample, types.CreateMessageResult]:
+    if _on_get_stream(ctx, standalone):
+        request = types.CreateMessageRequest(
+            params=types.CreateMessageRequestParams(
+                messages=_sampling_messages(prompt), max_tokens=max_tokens
+            )
+        )
+        return await _client_request(ctx, request, types.CreateMessageResult, True)
+    return Sample(_sampling_messages(prompt), max_tokens=max_tokens)
+
+
+class AskForm(BaseModel):
+    name: str = Field(title="Name", description="Your name")
+    age: int = Field(30, title="Age", description="Your age")
+
+
+ASK_SCHEMA = render_elicitation_schema(AskForm)
+
+
+async def _asked(
+    ctx: Context, message: str, standalone: bool
+) -> Union[Elicit[AskForm], types.ElicitResult]:
+    if _on_get_stream(ctx, standalone):
+        request = types.ElicitRequest(
+            params=types.ElicitRequestFormParams(message=message, requested_schema=ASK_SCHEMA),
+        )
+        return await _client_request(ctx, request, types.ElicitResult, True)
+    return Elicit(message, AskForm)
+
+
+async def _listed_roots(ctx: Context, standalone: bool) -> Union[ListRoots, types.ListRootsResult]:
+    if _on_get_stream(ctx, standalone):
+        return await _client_request(ctx, types.ListRootsRequest(), types.ListRootsResult, True)
+    return ListRoots()
 
 
 # --------------------------------------------------------------------------- tools
@@ -162,7 +279,13 @@ async def slow(ctx: Context, steps: int = 3, delay: float = 0.1) -> str:
 async def log(ctx: Context, level: str, message: str, logger: str = "everything") -> str:
     if level not in LOG_LEVELS:
         raise ToolError(f"unknown log level {level!r}")
-    minimum = _min_log_level.get(_session_key(ctx.request_context))
+    if _is_modern(ctx.protocol_version):
+        # 2026-07-28: a per-request opt-in; the SDK drops what the request did not ask for.
+        minimum = (ctx.request_context.meta or {}).get(LOG_LEVEL_META_KEY)
+        if minimum not in LOG_LEVELS:
+            return "filtered"
+    else:
+        minimum = _min_log_level.get(_session_key(ctx.request_context))
     if minimum is not None and LOG_LEVELS.index(level) < LOG_LEVELS.index(minimum):
         return "filtered"
     await ctx.session.send_log_message(
@@ -175,47 +298,41 @@ async def log(ctx: Context, level: str, message: str, logger: str = "everything"
 
 
 @server.tool(description="Ask the client to sample an LLM completion for the prompt.")
-async def sample(ctx: Context, prompt: str, max_tokens: int = 100, standalone: bool = False) -> str:
-    request = types.CreateMessageRequest(
-        params=types.CreateMessageRequestParams(
-            messages=[
-                types.SamplingMessage(
-                    role="user", content=types.TextContent(type="text", text=prompt)
-                ),
-            ],
-            max_tokens=max_tokens,
-        )
-    )
-    result = await _client_request(ctx, request, types.CreateMessageResult, standalone)
-    content = result.content
+async def sample(
+    prompt: str,
+    sampled: Annotated[types.CreateMessageResult, Resolve(_sampled)],
+    max_tokens: int = 100,
+    standalone: bool = False,
+) -> str:
+    content = sampled.content
     if isinstance(content, types.TextContent):
         return content.text
     return json.dumps(content.model_dump(by_alias=True, mode="json", exclude_none=True))
 
 
-ASK_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "title": "Name", "description": "Your name"},
-        "age": {"type": "integer", "title": "Age", "description": "Your age", "default": 30},
-    },
-    "required": ["name"],
-}
-
-
 @server.tool(description="Elicit a name and an age from the user (form mode).")
-async def ask(ctx: Context, message: str, standalone: bool = False) -> str:
-    request = types.ElicitRequest(
-        params=types.ElicitRequestFormParams(message=message, requested_schema=ASK_SCHEMA),
-    )
-    result = await _client_request(ctx, request, types.ElicitResult, standalone)
-    return json.dumps({"action": result.action, "content": result.content}, sort_keys=True)
+async def ask(
+    message: str,
+    answer: Annotated[ElicitationResult[AskForm], Resolve(_asked)],
+    standalone: bool = False,
+) -> str:
+    if isinstance(answer, AcceptedElicitation):
+        data = answer.data
+        if isinstance(data, types.ElicitResult):  # sent on the GET stream by `_asked`
+            action, content = data.action, data.content
+        else:
+            # Only the fields the client sent: schema defaults are the client's job.
+            action, content = "accept", data.model_dump(exclude_unset=True)
+    else:
+        action, content = answer.action, None
+    return json.dumps({"action": action, "content": content}, sort_keys=True)
 
 
 @server.tool(description="List the client's roots; returns a JSON list of URIs.")
-async def roots(ctx: Context, standalone: bool = False) -> str:
-    result = await _client_request(ctx, types.ListRootsRequest(), types.ListRootsResult, standalone)
-    return json.dumps([str(root.uri) for root in result.roots])
+async def roots(
+    listed: Annotated[types.ListRootsResult, Resolve(_listed_roots)], standalone: bool = False
+) -> str:
+    return json.dumps([str(root.uri) for root in listed.roots])
 
 
 @server.tool(description="Always fails with an isError tool result.")
@@ -240,8 +357,10 @@ def big(size: int) -> str:
     return (pattern * (size // len(pattern) + 1))[:size]
 
 
-@server.tool(description="Notify sessions subscribed to `uri` that it was updated.")
-async def touch(uri: str) -> int:
+@server.tool(
+    description="Notify sessions and listen streams subscribed to `uri` that it was updated."
+)
+async def touch(ctx: Context, uri: str) -> int:
     sent = 0
     for key, session in list(_subscriptions.get(uri, {}).items()):
         try:
@@ -249,12 +368,45 @@ async def touch(uri: str) -> int:
             sent += 1
         except Exception:  # the session is gone
             _subscriptions.get(uri, {}).pop(key, None)
+    sent += _listen_count(lambda f: uri in (f.resource_subscriptions or ()))
+    await ctx.notify_resource_updated(uri)
     return sent
 
 
-@server.tool(description="How many sessions are subscribed to `uri`.")
+@server.tool(description="How many sessions and listen streams are subscribed to `uri`.")
 def subscribers(uri: str) -> int:
-    return len(_subscriptions.get(uri, {}))
+    modern = _listen_count(lambda f: uri in (f.resource_subscriptions or ()))
+    return len(_subscriptions.get(uri, {})) + modern
+
+
+@server.tool(description="Tell every client that the tool list changed.")
+async def change_tools(ctx: Context) -> int:
+    sent = 0
+    for key, session in list(_sessions.items()):
+        try:
+            await session.send_tool_list_changed()
+            sent += 1
+        except Exception:  # the session is gone
+            _sessions.pop(key, None)
+    sent += _listen_count(lambda f: bool(f.tools_list_changed))
+    await ctx.notify_tools_changed()
+    return sent
+
+
+@server.tool(description="Echo arguments that 2026-07-28 calls also carry as Mcp-Param-* headers.")
+def headers_tool(
+    region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})],
+    priority: Annotated[int, Field(json_schema_extra={"x-mcp-header": "Priority"})],
+    verbose: Annotated[bool, Field(json_schema_extra={"x-mcp-header": "Verbose"})] = False,
+) -> str:
+    return json.dumps({"region": region, "priority": priority, "verbose": verbose}, sort_keys=True)
+
+
+@server.tool(description="Increment the counter that test://counter reads; returns the new value.")
+def bump() -> int:
+    global _counter
+    _counter += 1
+    return _counter
 
 
 # ----------------------------------------------------------------------- resources
@@ -282,6 +434,16 @@ def blob_resource() -> bytes:
 )
 def item_resource(id: str) -> str:
     return f"item {id}"
+
+
+@server.resource(
+    "test://counter",
+    name="counter",
+    description="The value `bump` increments.",
+    mime_type="text/plain",
+)
+def counter_resource() -> str:
+    return str(_counter)
 
 
 # ------------------------------------------------------------------------- prompts
@@ -326,6 +488,61 @@ _lowlevel = server._lowlevel_server
 _lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, _set_level)
 _lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams, _subscribe)
 _lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, _unsubscribe)
+
+# resources/read: a one-minute cache hint on the resources in CACHED_RESOURCES only
+# (`cache_hints` would give every resource the same hint).
+_read_entry = _lowlevel.get_request_handler("resources/read")
+assert _read_entry is not None
+
+
+async def _read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> Any:
+    result = await _read_entry.handler(ctx, params)
+    if isinstance(result, types.ReadResourceResult) and str(params.uri) in CACHED_RESOURCES:
+        result = result.model_copy(update={"ttl_ms": CACHE_TTL_MS, "cache_scope": CACHE_SCOPE})
+    return result
+
+
+_lowlevel.add_request_handler("resources/read", _read_entry.params_type, _read_resource)
+
+# subscriptions/listen (2026-07-28): keep the SDK's handler, but remember each open
+# stream's filter so `touch`, `change_tools` and `subscribers` can count it.
+_listen_entry = _lowlevel.get_request_handler("subscriptions/listen")
+assert _listen_entry is not None
+
+
+async def _listen(ctx: Any, params: types.SubscriptionsListenRequestParams) -> Any:
+    _listen_streams[ctx.request_id] = params.notifications
+    try:
+        return await _listen_entry.handler(ctx, params)
+    finally:
+        _listen_streams.pop(ctx.request_id, None)
+
+
+_lowlevel.add_request_handler("subscriptions/listen", _listen_entry.params_type, _listen)
+
+
+async def _remember_session(ctx: Any, call_next: Any) -> Any:
+    """Keep a handle on every legacy session, for `change_tools`."""
+    key = _session_key(ctx)
+    if key and key not in _sessions and not _is_modern(ctx.protocol_version):
+        _sessions[key] = ctx.session
+    return await call_next(ctx)
+
+
+_lowlevel.middleware.append(_remember_session)
+
+# Advertise tools.listChanged to legacy clients too (`change_tools` sends it); the
+# 2026-07-28 capabilities derive it from subscriptions/listen on their own.
+_create_initialization_options = _lowlevel.create_initialization_options
+
+
+def _initialization_options(notification_options: Any = None, *args: Any, **kwargs: Any) -> Any:
+    if notification_options is None:
+        notification_options = NotificationOptions(tools_changed=True)
+    return _create_initialization_options(notification_options, *args, **kwargs)
+
+
+_lowlevel.create_initialization_options = _initialization_options  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------------------ main

@@ -428,6 +428,8 @@ def make_client(server):
 
     def make(**options: Any) -> mcp_sync.Client:
         options.setdefault("timeout", 10.0)
+        # These tests cover the legacy transport; era detection has tests of its own.
+        options.setdefault("protocol_version", "2025-11-25")
         client = mcp_sync.Client(URL, **options)
         clients.append(client)
         return client
