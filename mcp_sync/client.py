@@ -367,6 +367,10 @@ class Client:
         # The filter of the current subscriptions/listen stream: written by the listener
         # thread, read by the notify thread (a reference swap).
         self._listen_asked: dict[str, Any] = {}
+        # What the last acknowledgement granted; the notify thread writes it and wakes
+        # callers of subscribe_resource() waiting on _acked.
+        self._acked = threading.Condition(threading.Lock())
+        self._granted: dict[str, Any] = {}
         # What a new session must restore: guarded by _restore_lock; caller threads touch it.
         self._restore_lock = threading.Lock()
         self._subscriptions: dict[str, None] = {}
@@ -685,12 +689,26 @@ class Client:
 
         modern.listen(build)
 
+    def _await_grant(self, uri: str) -> None:
+        """Return once a listen acknowledgement covers ``uri``, so no update is missed."""
+
+        def granted() -> bool:
+            uris = self._granted.get("resourceSubscriptions")
+            return isinstance(uris, list) and uri in uris
+
+        with self._acked:
+            if not self._acked.wait_for(granted, self._timeout or 30.0):
+                log.warning("mcp_sync: no acknowledgement of the subscription to %s arrived", uri)
+
     def _check_acknowledgement(self, params: dict[str, Any]) -> None:
         """Compare what ``subscriptions/listen`` granted with what was asked; warn on a gap."""
         granted = params.get("notifications")
         if not isinstance(granted, dict):
             log.warning("mcp_sync: the listen acknowledgement did not say what it grants")
             return
+        with self._acked:
+            self._granted = granted
+            self._acked.notify_all()
         missing = [k for k, v in self._listen_asked.items() if v is True and not granted.get(k)]
         uris = granted.get("resourceSubscriptions")
         uris = uris if isinstance(uris, list) else []
@@ -1195,6 +1213,7 @@ class Client:
             with self._restore_lock:
                 self._subscriptions[uri] = None
             self._start_modern_listener()  # a new listen stream carries the new filter
+            self._await_grant(uri)
             return
         self._call("resources/subscribe", {"uri": uri})
         with self._restore_lock:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import requests
 import urllib3
 
-from ..engine import CallInterrupted, StreamTimeout
+from ..engine import Call, CallInterrupted, StreamTimeout
 from ..errors import TransportError
 
 if TYPE_CHECKING:
@@ -129,10 +130,68 @@ def content_type(response: requests.Response) -> str:
     return response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
+# The request slot of the thread sending right now, so another thread can break its
+# socket before any answer has arrived. Set and cleared by send_http on the caller's
+# thread; read by the connection pool on that same thread.
+_sending = threading.local()
+
+
+class _Slot:
+    """The connection one request goes out on, so another thread can cut it."""
+
+    __slots__ = ("aborted", "conn")
+
+    def __init__(self) -> None:
+        self.conn: Any = None
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Tracking:
+    """Connection-pool mix-in: tell the sending thread's slot which connection it uses."""
+
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        slot = getattr(_sending, "slot", None)
+        if slot is not None:
+            slot.conn = conn
+            if slot.aborted:
+                raise urllib3.exceptions.ProtocolError(
+                    "the request was cancelled before it was sent"
+                )
+        return super()._make_request(conn, *args, **kwargs)  # type: ignore[misc]
+
+
+class _TrackingHTTPPool(_Tracking, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _TrackingHTTPSPool(_Tracking, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """An adapter whose pools let a cancel break a request that is still waiting for its answer."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _TrackingHTTPPool,
+            "https": _TrackingHTTPSPool,
+        }
+
+
 def new_http() -> requests.Session:
     """A ``requests.Session`` whose pool keeps a connection for each of many threads."""
     http = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=64)
+    adapter = _Adapter(pool_connections=1, pool_maxsize=64)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
     return http
@@ -148,13 +207,21 @@ def send_http(
     connect_timeout: float,
     read_timeout: Optional[float],
     data: Optional[bytes] = None,
+    call: Optional[Call] = None,
 ) -> requests.Response:
     """Send one request, streaming its answer; errors become mcp_sync's.
 
     A connect timeout is a :class:`TransportError` (the request never arrived); a read
     timeout is :class:`StreamTimeout`, for the engine to turn into a request timeout.
+    With ``call``, a cancel from another thread breaks the request even before the
+    server has begun to answer.
     """
     connect = connect_timeout if read_timeout is None else min(connect_timeout, read_timeout)
+    slot = None
+    if call is not None:
+        slot = _Slot()
+        _sending.slot = slot
+        call.set_abort(slot.abort)
     try:
         return http.request(
             method,
@@ -168,6 +235,11 @@ def send_http(
     except requests.exceptions.ConnectTimeout as exc:
         raise TransportError(f"{method} {url}: connecting timed out") from exc
     except requests.exceptions.RequestException as exc:
+        if call is not None:
+            call.check()  # a cancel or a timeout that broke the request is reported as such
         if is_timeout(exc):
             raise StreamTimeout() from exc
         raise TransportError(f"{method} {url} failed: {type(exc).__name__}") from exc
+    finally:
+        if slot is not None:
+            _sending.slot = None

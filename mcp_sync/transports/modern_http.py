@@ -137,6 +137,7 @@ class ModernHTTPTransport(Transport):
             connect_timeout=self._connect_timeout,
             read_timeout=call.read_timeout,
             data=jsonrpc.encode(message),
+            call=call,
         )
         call.set_abort(lambda: abort_response(response))
         try:

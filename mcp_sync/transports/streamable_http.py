@@ -226,6 +226,7 @@ class StreamableHTTPTransport(Transport):
         headers: dict[str, str],
         read_timeout: Optional[float],
         data: Optional[bytes] = None,
+        call: Optional[Call] = None,
     ) -> requests.Response:
         return send_http(
             self._http,
@@ -236,6 +237,7 @@ class StreamableHTTPTransport(Transport):
             connect_timeout=self._connect_timeout,
             read_timeout=read_timeout,
             data=data,
+            call=call,
         )
 
     def _check_status(
@@ -271,7 +273,9 @@ class StreamableHTTPTransport(Transport):
         method = message["method"]
         initialize = method == "initialize"
         snap = self._snapshot(handshake=initialize, wait=call.read_timeout)
-        response = self._send("POST", snap.headers, call.read_timeout, jsonrpc.encode(message))
+        response = self._send(
+            "POST", snap.headers, call.read_timeout, jsonrpc.encode(message), call
+        )
         call.set_abort(lambda: abort_response(response))
         try:
             self._check_status(response, snap, method, call.check)
@@ -357,7 +361,7 @@ class StreamableHTTPTransport(Transport):
         headers["Accept"] = EVENT_STREAM
         headers.pop("Content-Type", None)
         headers["Last-Event-ID"] = last_id
-        response = self._send("GET", headers, call.read_timeout)
+        response = self._send("GET", headers, call.read_timeout, call=call)
         try:
             if response.status_code in (404, 405):
                 # Many servers have no GET at all: whether the session lives is for a

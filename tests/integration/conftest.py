@@ -124,3 +124,36 @@ def mcp_server_json(mcp_server_factory: Callable[..., ServerProcess]) -> ServerP
 def mcp_server_stateless(mcp_server_factory: Callable[..., ServerProcess]) -> ServerProcess:
     """A fresh server started with ``--stateless`` (no sessions)."""
     return mcp_server_factory(stateless=True)
+
+
+@pytest.fixture(params=["legacy", "modern"])
+def era(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs once per protocol era."""
+    return str(request.param)
+
+
+@pytest.fixture
+def connect(era: str) -> Iterator[Callable[..., Any]]:
+    """``connect(url, **options)``: a connected client in the test's era, closed afterwards.
+
+    The legacy era pins the 2025-11-25 handshake; the modern era pins nothing, so the
+    client must find out by itself that the server speaks 2026-07-28.
+    """
+    import mcp_sync
+
+    clients: list[mcp_sync.Client] = []
+
+    def make(url: str, **options: Any) -> mcp_sync.Client:
+        if era == "legacy":
+            options.setdefault("protocol_version", "2025-11-25")
+        client = mcp_sync.Client(url, **options)
+        clients.append(client)
+        client.connect()
+        assert client.era == era
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()

@@ -34,7 +34,7 @@ def _in_child(client: Client, write_fd: int) -> None:
 
 
 def test_forked_child_starts_its_own_session_and_the_parent_keeps_its_own(mcp_server):
-    with Client(mcp_server.url) as client:
+    with Client(mcp_server.url, protocol_version="2025-11-25") as client:
         parent_session = client.session_id
         read_fd, write_fd = os.pipe()
         pid = os.fork()
