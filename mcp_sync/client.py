@@ -245,10 +245,12 @@ def _apply_elicitation_defaults(
 class Client:
     """A blocking, thread-safe MCP client for one server.
 
-    ``Client(url)`` talks Streamable HTTP to ``url``. Use it as a context manager or
-    call :meth:`connect` and :meth:`close`; any method also connects on first use.
-    Many threads may share one client. ``protocol_version`` pins the version offered
-    in the handshake; ``timeout`` is the default seconds a request waits (``None``:
+    ``Client(url)`` talks Streamable HTTP to ``url``, in the era the server speaks
+    (``client.era``: the stateless 2026-07-28 revision, or the older handshake ones).
+    Use it as a context manager or call :meth:`connect` and :meth:`close`; any method
+    also connects on first use.
+    Many threads may share one client. ``protocol_version`` pins a version
+    instead of finding the era; ``timeout`` is the default seconds a request waits (``None``:
     forever), which each progress notification restarts, up to ``max_timeout`` seconds
     in all (``None``: no cap); handlers are plain callables that answer what the server asks.
     """
