@@ -34,6 +34,7 @@ from .errors import (
     TransportError,
     UnsupportedProtocolVersion,
 )
+from .schema import OutputSchemaError
 from .types import (
     AudioContent,
     CallToolResult,
@@ -102,6 +103,7 @@ __all__ = [
     "MCPError",
     "MCPSyncError",
     "MissingHandlerError",
+    "OutputSchemaError",
     "Prompt",
     "PromptArgument",
     "PromptMessage",

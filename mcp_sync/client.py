@@ -45,6 +45,7 @@ from .errors import (
     UnsupportedProtocolVersion,
 )
 from .headers import InvalidToolHeader, tool_param_headers
+from .schema import validate_structured_content
 from .transports._http import new_http
 from .transports.base import SessionLost, StreamBroken, Transport
 from .transports.modern_http import ModernHTTPTransport
@@ -364,6 +365,9 @@ class Client:
         # written under _init_lock before the state turns open, then only read.
         self._era: Optional[str] = None
         self._modern_meta: dict[str, Any] = {}
+        # Each listed tool's outputSchema, to check its results by (a dict: single
+        # assignments and reads are atomic; any caller thread).
+        self._output_schemas: dict[str, Optional[dict[str, Any]]] = {}
         # Results kept per ttlMs; thread-safe on its own.
         self._cache = ResultCache()
         # The filter of the current subscriptions/listen stream: written by the listener
@@ -1107,6 +1111,8 @@ class Client:
         page = self._pages("tools/list", "tools", ListToolsResult, cursor, timeout, cache)
         if self._era == "modern" and self._modern is not None:
             page.tools = self._mirrorable(page.tools, self._modern)
+        for tool in page.tools:
+            self._output_schemas[tool.name] = tool.output_schema
         return page
 
     @staticmethod
@@ -1140,6 +1146,10 @@ class Client:
     ) -> CallToolResult:
         """Call a tool. A tool's own failure is a result with ``is_error``, not an exception.
 
+        When the tool was listed with an ``outputSchema`` and the ``jsonschema`` extra is
+        installed, ``structured_content`` is checked against it
+        (:class:`~mcp_sync.OutputSchemaError` on a mismatch).
+
         ``progress(progress, total, message)`` receives progress notifications; each one
         also restarts the timeout, up to the client's ``max_timeout``.
         """
@@ -1153,7 +1163,11 @@ class Client:
         if arguments is not None:
             params["arguments"] = dict(arguments)
         raw = self._call("tools/call", params, timeout=timeout, progress=progress, cancel=cancel)
-        return _decode(CallToolResult, raw, "tools/call")
+        result = _decode(CallToolResult, raw, "tools/call")
+        schema = self._output_schemas.get(name)
+        if schema is not None and not result.is_error and result.structured_content is not None:
+            validate_structured_content(name, schema, result.structured_content)
+        return result
 
     # --- resources ------------------------------------------------------------------------
 

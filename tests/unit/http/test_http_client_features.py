@@ -201,3 +201,41 @@ def test_get_404_confirmed_by_a_failing_ping_starts_a_new_session(server, make_c
     assert renewed.wait(5)
     assert len(server.initializes()) == 2
     assert server.initializes()[-1].session is None
+
+
+def _tool_with_output_schema(server):
+    tool = {
+        "name": "add",
+        "inputSchema": {"type": "object"},
+        "outputSchema": {
+            "type": "object",
+            "properties": {"sum": {"type": "integer"}},
+            "required": ["sum"],
+        },
+    }
+    server.on("tools/list", lambda seen: {"tools": [tool]})
+
+
+def test_structured_result_is_checked_against_the_listed_output_schema(server, client):
+    _tool_with_output_schema(server)
+    server.script("tools/call", {"content": [], "structuredContent": {"sum": "three"}})
+    client.list_tools()
+
+    with pytest.raises(mcp_sync.OutputSchemaError) as info:
+        client.call_tool("add", {"a": 1, "b": 2})
+    assert info.value.path == "/sum"
+
+
+def test_matching_structured_result_passes_the_output_schema(server, client):
+    _tool_with_output_schema(server)
+    client.list_tools()
+
+    assert client.call_tool("add", {"a": 1, "b": 2}).structured_content == {"sum": 3}
+
+
+def test_tool_error_results_are_not_checked_against_the_output_schema(server, client):
+    _tool_with_output_schema(server)
+    server.script("tools/call", {"content": [], "structuredContent": {"oops": 1}, "isError": True})
+    client.list_tools()
+
+    assert client.call_tool("add", {"a": 1, "b": 2}).is_error
