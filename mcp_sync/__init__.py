@@ -35,6 +35,7 @@ from .errors import (
     UnsupportedProtocolVersion,
 )
 from .schema import OutputSchemaError
+from .tasks import Task, ToolTask
 from .types import (
     AudioContent,
     CallToolResult,
@@ -119,8 +120,10 @@ __all__ = [
     "Root",
     "ServerCapabilities",
     "SessionExpiredError",
+    "Task",
     "TextContent",
     "Tool",
+    "ToolTask",
     "TransportError",
     "UnknownContent",
     "UnsupportedProtocolVersion",

@@ -46,6 +46,7 @@ from .errors import (
 )
 from .headers import InvalidToolHeader, tool_param_headers
 from .schema import validate_structured_content
+from .tasks import TASKS_EXTENSION, Task, ToolTask, _task
 from .transports._http import new_http
 from .transports.base import SessionLost, StreamBroken, Transport
 from .transports.modern_http import ModernHTTPTransport
@@ -196,6 +197,13 @@ class RecoveryPolicy:
 
 _NEW, _OPEN, _CLOSED = "new", "open", "closed"
 
+
+@dataclass
+class _TaskPage:
+    tasks: list[Task]
+    next_cursor: Optional[str]
+
+
 # Every live client, so a forked child can reset them (gunicorn --preload, Celery).
 _clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
@@ -278,6 +286,7 @@ class Client:
         recovery: RecoveryPolicy = RecoveryPolicy(),
         listen: bool = True,
         cache: bool = True,
+        tasks: bool = True,
         max_input_rounds: int = DEFAULT_MAX_INPUT_ROUNDS,
         transport: Optional[Transport] = None,
     ):
@@ -316,6 +325,7 @@ class Client:
         self._recovery = recovery
         self._listen = listen
         self._use_cache = cache
+        self._use_tasks = tasks
         self._max_input_rounds = max_input_rounds
         # One connection pool for both eras' transports, closed with the client.
         self._http = new_http() if transport is None else None
@@ -368,6 +378,8 @@ class Client:
         # Each listed tool's outputSchema, to check its results by (a dict: single
         # assignments and reads are atomic; any caller thread).
         self._output_schemas: dict[str, Optional[dict[str, Any]]] = {}
+        # Each listed tool's execution.taskSupport (2025-11-25); same access pattern.
+        self._task_support: dict[str, str] = {}
         # Results kept per ttlMs; thread-safe on its own.
         self._cache = ResultCache()
         # The filter of the current subscriptions/listen stream: written by the listener
@@ -575,6 +587,8 @@ class Client:
         if self._elicitation_handler is not None and version >= "2025-06-18":
             # 2025-11-25 names the modes; an empty object meant form mode before.
             caps["elicitation"] = {"form": {}} if version >= "2025-11-25" else {}
+        if self._use_tasks and version in MODERN_VERSIONS:
+            caps["extensions"] = {TASKS_EXTENSION: {}}
         return caps
 
     def _initialize(self, version: Optional[str] = None) -> None:
@@ -935,6 +949,8 @@ class Client:
             kind = raw.get("resultType", "complete")
             if kind == "complete":
                 return raw
+            if kind == "task" and method == "tools/call" and self._use_tasks:
+                return raw  # a task (the tasks extension): call_tool waits on it
             if kind != "input_required":
                 raise ProtocolError(
                     f"the server answered {method} with unknown resultType {kind!r}"
@@ -1113,6 +1129,9 @@ class Client:
             page.tools = self._mirrorable(page.tools, self._modern)
         for tool in page.tools:
             self._output_schemas[tool.name] = tool.output_schema
+            execution = tool.extra.get("execution")
+            support = execution.get("taskSupport") if isinstance(execution, dict) else None
+            self._task_support[tool.name] = support if isinstance(support, str) else "forbidden"
         return page
 
     @staticmethod
@@ -1155,6 +1174,20 @@ class Client:
         """
         if not isinstance(name, str) or not name:
             raise ValueError("tool name must be a non-empty string")
+        params = self._tool_params(name, arguments)
+        if self._era == "legacy" and self._task_support.get(name) == "required":
+            # The spec says such a tool must be called as a task; wait on it for the caller.
+            return self.start_tool(name, arguments, timeout=timeout).wait(self._max_timeout)
+        raw = self._call("tools/call", params, timeout=timeout, progress=progress, cancel=cancel)
+        if isinstance(raw, dict) and raw.get("resultType") == "task":
+            handle = ToolTask(self, name, _task(raw, "tools/call"), modern=True)
+            handle._details = raw
+            return handle.wait(self._max_timeout)
+        return self._tool_result(name, raw)
+
+    def _tool_params(self, name: str, arguments: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+        if not isinstance(name, str) or not name:
+            raise ValueError("tool name must be a non-empty string")
         if arguments is not None and not isinstance(arguments, Mapping):
             raise TypeError(f"arguments must be a mapping, not {type(arguments).__name__}")
         self._ensure_open()
@@ -1162,12 +1195,77 @@ class Client:
         params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = dict(arguments)
-        raw = self._call("tools/call", params, timeout=timeout, progress=progress, cancel=cancel)
+        return params
+
+    def _tool_result(self, name: str, raw: Any) -> CallToolResult:
+        """Decode a tool's result and check it against the tool's outputSchema."""
         result = _decode(CallToolResult, raw, "tools/call")
         schema = self._output_schemas.get(name)
         if schema is not None and not result.is_error and result.structured_content is not None:
             validate_structured_content(name, schema, result.structured_content)
         return result
+
+    def start_tool(
+        self,
+        name: str,
+        arguments: Optional[Mapping[str, Any]] = None,
+        *,
+        ttl: Optional[float] = None,
+        timeout: Any = _UNSET,
+    ) -> ToolTask:
+        """Start a tool as a task and return its handle, to wait on, poll or cancel.
+
+        Legacy servers need the ``tasks.requests.tools.call`` capability (2025-11-25);
+        ``ttl`` asks them to keep the task that many milliseconds. Modern servers need
+        the tasks extension; one that answers at once gives a handle already completed.
+        """
+        params = self._tool_params(name, arguments)
+        if self._era == "modern":
+            declared = self._caps().extra.get("extensions")
+            if not (isinstance(declared, dict) and TASKS_EXTENSION in declared):
+                raise CapabilityNotSupported(f"extensions.{TASKS_EXTENSION}", "tools/call")
+            raw = self._call("tools/call", params, timeout=timeout)
+            if isinstance(raw, dict) and raw.get("resultType") == "task":
+                handle = ToolTask(self, name, _task(raw, "tools/call"), modern=True)
+                handle._details = raw
+                return handle
+            handle = ToolTask(self, name, Task(task_id="", status="completed"), modern=True)
+            handle._details = {"result": raw}
+            return handle
+        tasks = self._caps().extra.get("tasks")
+        requests = tasks.get("requests") if isinstance(tasks, dict) else None
+        tools = requests.get("tools") if isinstance(requests, dict) else None
+        if not (isinstance(tools, dict) and isinstance(tools.get("call"), dict)):
+            raise CapabilityNotSupported("tasks.requests.tools.call", "tools/call")
+        if self._task_support.get(name, "forbidden") == "forbidden" and name in self._task_support:
+            raise ValueError(f"tool {name!r} does not run as a task (its taskSupport is forbidden)")
+        params["task"] = {} if ttl is None else {"ttl": ttl}
+        raw = self._call("tools/call", params, timeout=timeout)
+        created = raw.get("task") if isinstance(raw, dict) else None
+        return ToolTask(self, name, _task(created, "tools/call"), modern=False)
+
+    def get_task(self, task_id: str) -> Task:
+        """A task's state (``tasks/get``)."""
+        return _task(self._call("tasks/get", {"taskId": task_id}), "tasks/get")
+
+    def cancel_task(self, task_id: str) -> None:
+        """Ask the server to cancel a task (``tasks/cancel``)."""
+        self._call("tasks/cancel", {"taskId": task_id})
+
+    def list_tasks(self) -> list[Task]:
+        """The tasks the server keeps for this client (``tasks/list``, 2025-11-25 only)."""
+        self._ensure_open()
+        tasks = self._caps().extra.get("tasks")
+        if self._era == "modern" or not (isinstance(tasks, dict) and "list" in tasks):
+            raise CapabilityNotSupported("tasks.list", "tasks/list")
+
+        def page(cursor: Optional[str]) -> Any:
+            raw = self._call("tasks/list", {"cursor": cursor} if cursor else None)
+            if not isinstance(raw, dict) or not isinstance(raw.get("tasks"), list):
+                raise ProtocolError("malformed tasks/list result")
+            return _TaskPage([_task(t, "tasks/list") for t in raw["tasks"]], raw.get("nextCursor"))
+
+        return self._collect(page, "tasks")
 
     # --- resources ------------------------------------------------------------------------
 
