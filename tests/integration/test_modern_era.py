@@ -107,9 +107,11 @@ def test_input_required_without_a_handler_names_the_missing_capability(
     import mcp_sync
 
     arguments = {"sample": {"prompt": "hi"}, "ask": {"message": "who?"}, "roots": {}}[tool]
-    with Client(mcp_server.url) as client:
-        with pytest.raises((mcp_sync.MissingHandlerError, mcp_sync.MCPError)) as info:
-            client.call_tool(tool, arguments)
+    with (
+        Client(mcp_server.url) as client,
+        pytest.raises((mcp_sync.MissingHandlerError, mcp_sync.MCPError)) as info,
+    ):
+        client.call_tool(tool, arguments)
     # A server that checks capabilities first answers -32021; otherwise the client names it.
     error = info.value
     if isinstance(error, mcp_sync.MissingHandlerError):
