@@ -531,7 +531,7 @@ class Client:
             raise _NotModern(f"server/discover answered error {exc.code}") from None
         except (HTTPStatusError, ProtocolError, RequestTimeout, StreamBroken) as exc:
             if not probing:
-                raise
+                raise  # pinned to a modern version: the server's own answer says why
             raise _NotModern(type(exc).__name__) from None
         versions = raw.get("supportedVersions") if isinstance(raw, dict) else None
         if not isinstance(versions, list) or version not in versions:
@@ -694,8 +694,10 @@ class Client:
     def _start_modern_listener(self) -> None:
         """Open (or reopen, with a new filter) the ``subscriptions/listen`` stream."""
         modern = self._modern
-        if not self._listen or modern is None or not self._listen_filter():
+        if not self._listen or modern is None:
             return
+        if not self._listen_filter() and not modern.listening:
+            return  # nothing to listen for, and no stream to close
 
         def build() -> Optional[dict[str, Any]]:
             if self._state == _CLOSED:
@@ -711,6 +713,8 @@ class Client:
 
     def _await_grant(self, uri: str) -> None:
         """Return once a listen acknowledgement covers ``uri``, so no update is missed."""
+        if not self._listen:
+            return  # no listen stream: nothing will acknowledge it
 
         def granted() -> bool:
             uris = self._granted.get("resourceSubscriptions")

@@ -82,6 +82,9 @@ class ModernHTTPTransport(Transport):
         self._closing = False
         self._listener: Optional[threading.Thread] = None
         self._listen_response: Optional[requests.Response] = None
+        # Bumped by listen() so a stream opened with an older filter is replaced, even
+        # one whose answer had not arrived yet when the filter changed.
+        self._listen_version = 0
 
     def _build_base(self, version: str) -> dict[str, str]:
         headers = {"Accept": JSON + ", " + EVENT_STREAM, "Content-Type": JSON}
@@ -218,6 +221,12 @@ class ModernHTTPTransport(Transport):
 
     # --- subscriptions/listen -------------------------------------------------------------
 
+    @property
+    def listening(self) -> bool:
+        """Whether the listener thread runs (it may be idle, with nothing to listen for)."""
+        listener = self._listener
+        return listener is not None and listener.is_alive()
+
     def listen(self, build: Callable[[], Optional[dict[str, Any]]]) -> None:
         """Hold a ``subscriptions/listen`` stream open in a daemon thread.
 
@@ -227,6 +236,7 @@ class ModernHTTPTransport(Transport):
         with self._lock:
             if self._closing:
                 return
+            self._listen_version += 1
             if self._listener is not None and self._listener.is_alive():
                 response = self._listen_response
                 self._lock.notify_all()
@@ -245,6 +255,7 @@ class ModernHTTPTransport(Transport):
             with self._lock:
                 if self._closing:
                     return
+                version = self._listen_version
             message = build()
             if message is None:
                 with self._lock:
@@ -270,11 +281,15 @@ class ModernHTTPTransport(Transport):
                 continue
             with self._lock:
                 closing = self._is_closing()
-                if not closing:
+                stale = self._listen_version != version
+                if not (closing or stale):
                     self._listen_response = response
             if closing:
                 response.close()
                 return
+            if stale:  # the filter changed while this listen request was on its way
+                response.close()
+                continue
             delivered = False
             try:
                 if response.status_code != 200 or content_type(response) != EVENT_STREAM:

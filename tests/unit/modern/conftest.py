@@ -19,7 +19,9 @@ thread sends the request: all state is guarded by one lock.
 
 from __future__ import annotations
 
+import io
 import json
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,7 +60,7 @@ class Reply:
     """An HTTP answer given as is: status, body and headers."""
 
     status: int = 200
-    body: Union[bytes, str] = b""
+    body: Union[bytes, str, io.BufferedReader] = b""
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -127,6 +129,61 @@ def event(message: Any) -> str:
     """One SSE event carrying ``message`` (JSON-encoded unless it is already text)."""
     data = message if isinstance(message, str) else json.dumps(message)
     return "".join(f"data: {line}\n" for line in data.split("\n")) + "\n"
+
+
+class LiveBody(io.RawIOBase):
+    """A response body the test writes to while the client reads it; it stays open until ended."""
+
+    def __init__(self, idle: float = 5.0):
+        super().__init__()
+        self._chunks: queue.Queue[Optional[bytes]] = queue.Queue()
+        self._pending = b""
+        self._eof = False
+        self._idle = idle
+        self.ended = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending and not self._eof:
+            try:
+                chunk = self._chunks.get(timeout=self._idle)
+            except queue.Empty:
+                chunk = None  # never hang a test: a silent stream ends
+            if chunk is None:
+                self._eof = True
+                self.ended.set()
+            else:
+                self._pending = chunk
+        if self._eof and not self._pending:
+            return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def write_event(self, message: Any) -> None:
+        self._chunks.put(event(message).encode("utf-8"))
+
+    def end(self) -> None:
+        self._chunks.put(None)
+
+
+class LiveStream(io.BufferedReader):
+    """The buffered reader `responses` serves a LiveBody through.
+
+    Closing it (which is what the client does to abort a stream) ends the body first,
+    so a reader blocked on it wakes up, as a reader on a closed socket would.
+    """
+
+    def __init__(self, body: LiveBody):
+        super().__init__(body)
+        self.body = body
+
+    def close(self) -> None:
+        self.body.end()
+        super().close()
 
 
 def result_message(request_id: Any, result: Any) -> dict[str, Any]:
@@ -225,6 +282,11 @@ class ModernServer:
         self.check_method_header = True
         self.tools: list[dict[str, Any]] = [ECHO_TOOL]
         self._sessions = 0
+        # Every subscriptions/listen stream handed out, newest last.
+        self.streams: list[LiveBody] = []
+        # While clear, subscriptions/listen requests wait (at most 5 s) before they are answered.
+        self.listen_gate = threading.Event()
+        self.listen_gate.set()
         self._scripted: dict[str, list[Any]] = {}
         self.handlers: dict[str, Handler] = {
             "server/discover": lambda seen: self.discover_result(),
@@ -236,6 +298,7 @@ class ModernServer:
             "prompts/list": lambda seen: {"prompts": []},
             "prompts/get": self._get_prompt,
             "ping": lambda seen: {},
+            "subscriptions/listen": self._listen,
         }
 
     # --- scripting -----------------------------------------------------------------------
@@ -278,6 +341,28 @@ class ModernServer:
 
     # --- queries -------------------------------------------------------------------------
 
+    def listens(self) -> list[Seen]:
+        return self.posts("subscriptions/listen")
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
+        """Poll ``predicate()`` until it holds or ``timeout`` seconds pass."""
+        end = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def stream(self, index: int = -1) -> LiveBody:
+        with self.lock:
+            return self.streams[index]
+
+    def end_streams(self) -> None:
+        with self.lock:
+            streams = list(self.streams)
+        for body in streams:
+            body.end()
+
     def posts(self, method: Optional[str] = None) -> list[Seen]:
         with self.lock:
             seen = list(self.seen)
@@ -294,6 +379,21 @@ class ModernServer:
         if name == "echo":
             return text_result(str((seen.params.get("arguments") or {}).get("text", "")))
         return text_result(f"called {name}")
+
+    def _listen(self, seen: Seen) -> Reply:
+        """Hold a listen stream open, acknowledging at once what the request asked for."""
+        self.listen_gate.wait(5.0)
+        body = LiveBody()
+        with self.lock:
+            self.streams.append(body)
+        body.write_event(
+            {
+                "jsonrpc": "2.0",
+                "method": "notifications/subscriptions/acknowledged",
+                "params": {"notifications": seen.params.get("notifications") or {}},
+            }
+        )
+        return Reply(200, LiveStream(body), {"Content-Type": "text/event-stream"})
 
     def _read_resource(self, seen: Seen) -> Any:
         uri = seen.params.get("uri")
@@ -391,6 +491,8 @@ def make_client(server):
         return client
 
     yield make
+    server.listen_gate.set()
+    server.end_streams()
     for client in clients:
         client.close()
 

@@ -105,9 +105,7 @@ def test_input_round_is_retried_with_a_new_request_id(server, elicit_client):
     assert retry.id != first.id
 
 
-def test_input_round_retry_carries_the_handler_results_as_input_responses(
-    server, elicit_client
-):
+def test_input_round_retry_carries_the_handler_results_as_input_responses(server, elicit_client):
     server.script("tools/call", server.input_required({"region": _elicit()}, "opaque-1"))
 
     elicit_client.call_tool("deploy", {})
@@ -151,9 +149,7 @@ def test_input_round_returns_the_final_result(server, elicit_client):
     assert result.content[0].text == "deployed to eu-north1"
 
 
-def test_input_required_without_request_state_retries_without_request_state(
-    server, elicit_client
-):
+def test_input_required_without_request_state_retries_without_request_state(server, elicit_client):
     server.script("tools/call", server.input_required({"region": _elicit()}))
 
     elicit_client.call_tool("deploy", {})
@@ -197,9 +193,7 @@ def test_sampling_input_request_goes_to_the_sampling_handler(server, make_client
 
 def test_roots_input_request_is_answered_with_the_roots(server, make_client):
     client = make_client(roots=["file:///work/project"]).connect()
-    server.script(
-        "tools/call", server.input_required({"where": {"method": "roots/list"}}, "s")
-    )
+    server.script("tools/call", server.input_required({"where": {"method": "roots/list"}}, "s"))
 
     client.call_tool("scan", {})
 

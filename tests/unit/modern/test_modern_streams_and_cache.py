@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import mcp_sync
@@ -128,7 +130,9 @@ def test_read_resource_with_ttl_is_cached_per_uri(server, client):
 
 
 def test_input_required_round_is_never_cached(server, make_client):
-    client = make_client(elicitation_handler=lambda p: {"action": "accept", "content": {}}).connect()
+    client = make_client(
+        elicitation_handler=lambda p: {"action": "accept", "content": {}}
+    ).connect()
     asks = server.input_required(
         {"ok": {"method": "elicitation/create", "params": {"message": "ok?"}}},
         "r-1",
@@ -155,3 +159,29 @@ def test_logging_level_does_not_split_the_cache(server, client):
     client.list_tools()
 
     assert len(server.posts("tools/list")) == 1
+
+
+def test_concurrent_calls_each_get_their_own_result(server, client):
+    results: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for n in range(5):
+                text = f"{worker}-{n}"
+                got = client.call_tool("echo", {"text": text}).content[0].text
+                assert got == text
+            results[worker] = "ok"
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10.0)
+
+    assert errors == []
+    assert len(results) == 8
+    ids = [seen.id for seen in server.posts("tools/call")]
+    assert len(ids) == len(set(ids)) == 40
