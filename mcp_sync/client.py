@@ -868,6 +868,29 @@ class Client:
         progress: Optional[ProgressCallback],
         cancel: Optional[CancelToken],
     ) -> Any:
+        try:
+            return self._request_by(deadline, timeout, method, params, progress, cancel)
+        except StreamBroken as exc:
+            # A stream cut before its answer may mean the server dropped the session
+            # (a DELETE by someone else, a restart); a ping on that session tells.
+            may_have_run = method == "tools/call" and not self._recovery.resend_interrupted_calls
+            left = None if deadline is None else deadline - time.monotonic()
+            if not may_have_run and self._session_gone(exc.generation, left):
+                raise SessionLost(
+                    exc.generation, "a stream ended unanswered and the session is gone"
+                ) from exc
+            raise
+
+    def _request_by(
+        self,
+        deadline: Optional[float],
+        timeout: Optional[float],
+        method: str,
+        params: Optional[dict[str, Any]],
+        progress: Optional[ProgressCallback],
+        cancel: Optional[CancelToken],
+    ) -> Any:
+        """One engine request in the time left before ``deadline``; a timeout names ``timeout``."""
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             raise RequestTimeout(method, timeout or 0.0)
@@ -883,18 +906,7 @@ class Client:
             )
         except RequestTimeout as exc:
             if exc.timeout == left and timeout is not None:
-                raise RequestTimeout(
-                    method, timeout
-                ) from None  # the user's figure, not what was left
-            raise
-        except StreamBroken as exc:
-            # A stream cut before its answer may mean the server dropped the session
-            # (a DELETE by someone else, a restart); a ping on that session tells.
-            may_have_run = method == "tools/call" and not self._recovery.resend_interrupted_calls
-            if not may_have_run and self._session_gone(exc.generation, left):
-                raise SessionLost(
-                    exc.generation, "a stream ended unanswered and the session is gone"
-                ) from exc
+                raise RequestTimeout(method, timeout) from None  # the user's figure
             raise
 
     def _modern_call(
@@ -917,18 +929,9 @@ class Client:
         rounds = 0
         reissued = relisted = False
         while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise RequestTimeout(method, timeout or 0.0)
             try:
-                raw = self._engine.request(
-                    method,
-                    {**base, **extra},
-                    timeout=left,
-                    max_timeout=self._max_timeout,
-                    progress=progress,
-                    reset_on_progress=self._reset_on_progress,
-                    cancel=cancel,
+                raw = self._request_by(
+                    deadline, timeout, method, {**base, **extra}, progress, cancel
                 )
             except StreamBroken:
                 # The request was lost with its stream; the spec says to issue it anew.
@@ -943,10 +946,6 @@ class Client:
                     self._cache.invalidate("notifications/tools/list_changed")
                     self.list_tools()
                     continue
-                raise
-            except RequestTimeout as exc:
-                if exc.timeout == left and timeout is not None:
-                    raise RequestTimeout(method, timeout) from None
                 raise
             if not isinstance(raw, dict):
                 raise ProtocolError(f"the result of {method} is not an object")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from mcp_sync import client as client_module
+# The test helpers under tests/support are imported as the package "support".
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+from mcp_sync import client as client_module  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

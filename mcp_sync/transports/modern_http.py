@@ -126,22 +126,26 @@ class ModernHTTPTransport(Transport):
 
     # --- requests ---------------------------------------------------------------------------
 
-    def send_request(self, message: dict[str, Any], call: Call) -> None:
-        method = message["method"]
-        headers = self._headers_for(message)
-        if self._closing:
-            raise TransportError("the transport is closed")
-        response = send_http(
+    def _post(
+        self, message: dict[str, Any], read_timeout: Optional[float], call: Optional[Call] = None
+    ) -> requests.Response:
+        return send_http(
             self._http,
             "POST",
             self.url,
-            headers=headers,
+            headers=self._headers_for(message),
             auth=self._auth,
             connect_timeout=self._connect_timeout,
-            read_timeout=call.read_timeout,
+            read_timeout=read_timeout,
             data=jsonrpc.encode(message),
             call=call,
         )
+
+    def send_request(self, message: dict[str, Any], call: Call) -> None:
+        method = message["method"]
+        if self._closing:
+            raise TransportError("the transport is closed")
+        response = self._post(message, call.read_timeout, call)
         call.set_abort(lambda: abort_response(response))
         try:
             self._answer(response, call, method)
@@ -198,16 +202,7 @@ class ModernHTTPTransport(Transport):
 
     def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
         try:
-            response = send_http(
-                self._http,
-                "POST",
-                self.url,
-                headers=self._headers_for(message),
-                auth=self._auth,
-                connect_timeout=self._connect_timeout,
-                read_timeout=timeout,
-                data=jsonrpc.encode(message),
-            )
+            response = self._post(message, timeout)
         except StreamTimeout as exc:
             raise TransportError(f"{message.get('method')} got no HTTP answer in time") from exc
         try:
@@ -263,16 +258,7 @@ class ModernHTTPTransport(Transport):
                         self._lock.wait()  # until listen() or close() wakes it
                 continue
             try:
-                response = send_http(
-                    self._http,
-                    "POST",
-                    self.url,
-                    headers=self._headers_for(message),
-                    auth=self._auth,
-                    connect_timeout=self._connect_timeout,
-                    read_timeout=None,
-                    data=jsonrpc.encode(message),
-                )
+                response = self._post(message, None)
             except (MCPSyncError, StreamTimeout) as exc:
                 failures += 1
                 log.debug("subscriptions/listen failed: %s", exc)

@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import io
 import json
-import queue
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import pytest
 import responses
 from requests.structures import CaseInsensitiveDict
+from support.http_replies import (
+    LiveBody,
+    Reply,
+    error_message,
+    event,
+    json_reply,
+    result_message,
+    sse_reply,
+)
 
 import mcp_sync
 
@@ -44,15 +52,6 @@ SESSION_NOT_FOUND = {
     "id": None,
     "error": {"code": -32600, "message": "Session not found"},
 }
-
-
-@dataclass
-class Reply:
-    """An HTTP answer given as is: status, body and headers."""
-
-    status: int = 200
-    body: Union[bytes, str, io.BufferedReader] = b""
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class RpcError(Exception):
@@ -109,80 +108,6 @@ class Seen:
     @property
     def is_response(self) -> bool:
         return isinstance(self.message, dict) and "method" not in self.message
-
-
-class LiveBody(io.RawIOBase):
-    """A response body the test writes to while the client reads it."""
-
-    def __init__(self, idle: float = 5.0):
-        super().__init__()
-        self._chunks: queue.Queue[Optional[bytes]] = queue.Queue()
-        self._pending = b""
-        self._eof = False
-        self._idle = idle
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if not self._pending and not self._eof:
-            try:
-                chunk = self._chunks.get(timeout=self._idle)
-            except queue.Empty:
-                chunk = None  # never hang a test: a silent stream ends
-            if chunk is None:
-                self._eof = True
-            else:
-                self._pending = chunk
-        if self._eof and not self._pending:
-            return 0
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
-
-    def write_event(self, message: Any, event_id: Optional[str] = None) -> None:
-        self._chunks.put(event(message, event_id).encode("utf-8"))
-
-    def end(self) -> None:
-        self._chunks.put(None)
-
-
-def event(message: Any, event_id: Optional[str] = None) -> str:
-    """One SSE event carrying ``message`` (JSON-encoded unless it is already text)."""
-    data = message if isinstance(message, str) else json.dumps(message)
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return head + "".join(f"data: {line}\n" for line in data.split("\n")) + "\n"
-
-
-def result_message(request_id: Any, result: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-
-def error_message(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return {"jsonrpc": "2.0", "id": request_id, "error": error}
-
-
-def json_reply(message: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Reply:
-    return Reply(
-        status, json.dumps(message), {"Content-Type": "application/json", **(headers or {})}
-    )
-
-
-def sse_reply(*parts: Union[str, bytes, dict[str, Any], list[Any]]) -> Reply:
-    """An event-stream body: dicts and lists become events, str and bytes go in as they are."""
-    body = b""
-    for part in parts:
-        if isinstance(part, bytes):
-            body += part
-        elif isinstance(part, str):
-            body += part.encode("utf-8")
-        else:
-            body += event(part).encode("utf-8")
-    return Reply(200, body, {"Content-Type": "text/event-stream"})
 
 
 def live_reply() -> tuple[Reply, LiveBody]:
