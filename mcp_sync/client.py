@@ -324,6 +324,7 @@ class Client:
         self._on_session_reset = on_session_reset
         self._recovery = recovery
         self._listen = listen
+        self._connect_timeout = connect_timeout
         self._use_cache = cache
         self._use_tasks = tasks
         self._max_input_rounds = max_input_rounds
@@ -389,6 +390,7 @@ class Client:
         # callers of subscribe_resource() waiting on _acked.
         self._acked = threading.Condition(threading.Lock())
         self._granted: dict[str, Any] = {}
+        self._acks = 0  # how many acknowledgements arrived; guarded by _acked
         # What a new session must restore: guarded by _restore_lock; caller threads touch it.
         self._restore_lock = threading.Lock()
         self._subscriptions: dict[str, None] = {}
@@ -546,7 +548,7 @@ class Client:
         self._init = self._discovered(raw, version)
         self._modern_meta = meta
         self._cache.put(cache_key("server/discover", None), "server/discover", raw)
-        self._start_modern_listener()
+        self._start_modern_listener(wait=True)
 
     @staticmethod
     def _discovered(raw: dict[str, Any], version: str) -> InitializeResult:
@@ -691,13 +693,15 @@ class Client:
             wanted["resourceSubscriptions"] = uris
         return wanted
 
-    def _start_modern_listener(self) -> None:
+    def _start_modern_listener(self, wait: bool = False) -> None:
         """Open (or reopen, with a new filter) the ``subscriptions/listen`` stream."""
         modern = self._modern
         if not self._listen or modern is None:
             return
         if not self._listen_filter() and not modern.listening:
             return  # nothing to listen for, and no stream to close
+        with self._acked:
+            acks = self._acks
 
         def build() -> Optional[dict[str, Any]]:
             if self._state == _CLOSED:
@@ -710,6 +714,11 @@ class Client:
             return jsonrpc.request(self._engine.next_id(), "subscriptions/listen", params)
 
         modern.listen(build)
+        if wait and self._listen_filter():
+            # Notifications sent before the server acknowledges the stream are lost, so
+            # connecting returns once it has (or after a bounded wait).
+            with self._acked:
+                self._acked.wait_for(lambda: self._acks > acks, self._connect_timeout)
 
     def _await_grant(self, uri: str) -> None:
         """Return once a listen acknowledgement covers ``uri``, so no update is missed."""
@@ -732,6 +741,7 @@ class Client:
             return
         with self._acked:
             self._granted = granted
+            self._acks += 1
             self._acked.notify_all()
         missing = [k for k, v in self._listen_asked.items() if v is True and not granted.get(k)]
         uris = granted.get("resourceSubscriptions")

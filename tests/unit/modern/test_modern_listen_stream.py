@@ -134,7 +134,8 @@ def test_subscribe_while_the_listen_request_is_in_flight_reaches_the_server(serv
     server.capabilities["tools"] = {"listChanged": True}
     server.capabilities["resources"] = {"subscribe": True}
     server.listen_gate.clear()  # the server holds the first listen request unanswered
-    client = make_client(timeout=1.5).connect()
+    # connect() waits for the first acknowledgement only this long, then returns.
+    client = make_client(timeout=1.5, connect_timeout=0.3).connect()
     assert server.wait_for(lambda: len(server.listens()) == 1)
     release = threading.Timer(0.2, server.listen_gate.set)
     release.start()
