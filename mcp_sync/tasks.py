@@ -77,8 +77,8 @@ def _task(raw: Any, where: str) -> Task:
 class ToolTask:
     """A tool call running as a task: :meth:`wait` for it, :meth:`refresh` or :meth:`cancel` it.
 
-    Get one from :meth:`Client.start_tool`. Thread-safe enough for one thread waiting
-    while another cancels.
+    Get one from :meth:`mcp_sync.Client.start_tool`. One thread may wait while another
+    cancels.
     """
 
     def __init__(self, client: Client, tool: str, task: Task, modern: bool):
