@@ -46,6 +46,8 @@ class ResultCache:
         # Guards _entries; caller threads read and write, the notify thread invalidates.
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, str, Any]] = {}  # key -> (expires, method, result)
+        # Bumped by each invalidation, so a result fetched before one is not stored after it.
+        self._generation = 0
 
     def get(self, key: str) -> Optional[Any]:
         """The fresh result stored under ``key``, or None."""
@@ -58,8 +60,17 @@ class ResultCache:
                 return None
             return entry[2]
 
-    def put(self, key: str, method: str, result: Any) -> None:
-        """Keep ``result`` if it says how long it stays fresh (``ttlMs`` above zero)."""
+    @property
+    def generation(self) -> int:
+        """Read before a request; pass to :meth:`put` so a stale answer is not kept."""
+        return self._generation
+
+    def put(self, key: str, method: str, result: Any, since: Optional[int] = None) -> None:
+        """Keep ``result`` if it says how long it stays fresh (``ttlMs`` above zero).
+
+        With ``since`` (a :attr:`generation`), nothing is kept if an invalidation came
+        in between: the result may predate it.
+        """
         if method not in CACHEABLE_METHODS or not isinstance(result, dict):
             return
         if result.get("resultType", "complete") != "complete":
@@ -68,6 +79,8 @@ class ResultCache:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
             return
         with self._lock:
+            if since is not None and since != self._generation:
+                return
             self._entries[key] = (time.monotonic() + ttl / 1000.0, method, result)
 
     def invalidate(self, notification: str, params: Optional[dict[str, Any]] = None) -> None:
@@ -76,12 +89,14 @@ class ResultCache:
             uri = (params or {}).get("uri")
             key = cache_key("resources/read", {"uri": uri})
             with self._lock:
+                self._generation += 1
                 self._entries.pop(key, None)
             return
         methods = _INVALIDATES.get(notification)
         if methods is None:
             return
         with self._lock:
+            self._generation += 1
             for key in [k for k, e in self._entries.items() if e[1] in methods]:
                 del self._entries[key]
 

@@ -131,7 +131,14 @@ def _origin(url: str) -> str:
 
 
 class _NotModern(Exception):
-    """Internal: the server did not answer the modern probe as a modern server."""
+    """Internal: the server did not answer the modern probe as a modern server.
+
+    ``certain`` is False for a probe that timed out: fall back, but don't remember it.
+    """
+
+    def __init__(self, reason: str, certain: bool = True):
+        self.certain = certain
+        super().__init__(reason)
 
 
 #: Seconds a request may wait for its response unless the call says otherwise.
@@ -494,8 +501,9 @@ class Client:
             self._discover(pinned or LATEST_VERSION, probing=pinned is None)
         except _NotModern as why:
             log.info("mcp_sync: %s speaks the legacy protocol (%s)", origin, why)
-            with _era_lock:
-                _era_cache[origin] = "legacy"
+            if why.certain:
+                with _era_lock:
+                    _era_cache[origin] = "legacy"
             self._use(self._legacy, "legacy")
             self._initialize()
             return
@@ -531,10 +539,20 @@ class Client:
             if exc.code in _MODERN_ERRORS or not probing:
                 raise
             raise _NotModern(f"server/discover answered error {exc.code}") from None
-        except (HTTPStatusError, ProtocolError, RequestTimeout, StreamBroken) as exc:
+        except HTTPStatusError as exc:
+            # The spec's fallback: a 400, 404 or 405 without a modern error body. Other
+            # statuses (401, 403, 5xx) say nothing about the era and are raised.
+            if not probing or exc.status not in (400, 404, 405):
+                raise
+            raise _NotModern(f"HTTP {exc.status}") from None
+        except ProtocolError as exc:
             if not probing:
-                raise  # pinned to a modern version: the server's own answer says why
-            raise _NotModern(type(exc).__name__) from None
+                raise
+            raise _NotModern(f"no modern answer ({exc})") from None
+        except RequestTimeout:
+            if not probing:
+                raise
+            raise _NotModern("server/discover timed out", certain=False) from None
         versions = raw.get("supportedVersions") if isinstance(raw, dict) else None
         if not isinstance(versions, list) or version not in versions:
             mutual = [v for v in MODERN_VERSIONS if isinstance(versions, list) and v in versions]
@@ -713,25 +731,29 @@ class Client:
             params = {"_meta": dict(self._modern_meta), "notifications": wanted}
             return jsonrpc.request(self._engine.next_id(), "subscriptions/listen", params)
 
-        modern.listen(build)
+        def refused() -> None:
+            with self._acked:  # nothing will be acknowledged: stop anyone waiting for it
+                self._acks += 1
+                self._acked.notify_all()
+
+        modern.listen(build, refused)
         if wait and self._listen_filter():
             # Notifications sent before the server acknowledges the stream are lost, so
             # connecting returns once it has (or after a bounded wait).
             with self._acked:
                 self._acked.wait_for(lambda: self._acks > acks, self._connect_timeout)
 
-    def _await_grant(self, uri: str) -> None:
-        """Return once a listen acknowledgement covers ``uri``, so no update is missed."""
-        if not self._listen:
-            return  # no listen stream: nothing will acknowledge it
-
-        def granted() -> bool:
-            uris = self._granted.get("resourceSubscriptions")
-            return isinstance(uris, list) and uri in uris
-
+    def _await_grant(self, uri: str, acks: int) -> None:
+        """Return once the stream's new acknowledgement came, so no update is missed."""
+        if not self._listen or threading.current_thread().name.startswith("mcp_sync-notify"):
+            return  # nothing will acknowledge it, or this thread is the one that would deliver it
         with self._acked:
-            if not self._acked.wait_for(granted, self._timeout or 30.0):
-                log.warning("mcp_sync: no acknowledgement of the subscription to %s arrived", uri)
+            arrived = self._acked.wait_for(lambda: self._acks > acks, self._timeout or 30.0)
+            uris = self._granted.get("resourceSubscriptions")
+        if not arrived:
+            log.warning("mcp_sync: no acknowledgement of the subscription to %s arrived", uri)
+        elif not (isinstance(uris, list) and uri in uris):
+            log.warning("mcp_sync: the server did not grant the subscription to %s", uri)
 
     def _check_acknowledgement(self, params: dict[str, Any]) -> None:
         """Compare what ``subscriptions/listen`` granted with what was asked; warn on a gap."""
@@ -797,8 +819,13 @@ class Client:
         self._life_lock = threading.Lock()
         self._init_lock = threading.Lock()
         self._restore_lock = threading.Lock()
+        self._acked = threading.Condition(threading.Lock())
         self._engine.reset_after_fork()
-        self._transport.reset_after_fork()
+        # The parent's sockets stay the parent's: the child gets a pool of its own.
+        self._http = new_http() if self._http is not None else None
+        self._legacy.reset_after_fork(self._http)
+        if self._modern is not None:
+            self._modern.reset_after_fork(self._http)
 
     # --- what the server asks of us -------------------------------------------------------
 
@@ -961,6 +988,8 @@ class Client:
                 raise ProtocolError(f"the result of {method} is not an object")
             kind = raw.get("resultType", "complete")
             if kind == "complete":
+                if rounds:  # an answer shaped by input is never cached
+                    raw = {k: v for k, v in raw.items() if k not in ("ttlMs", "cacheScope")}
                 return raw
             if kind == "task" and method == "tools/call" and self._use_tasks:
                 return raw  # a task (the tasks extension): call_tool waits on it
@@ -1058,9 +1087,10 @@ class Client:
             cached = self._cache.get(key)
             if cached is not None:
                 return cached
+        since = self._cache.generation
         raw = self._call(method, params, timeout=timeout)
         if self._use_cache:
-            self._cache.put(key, method, raw)
+            self._cache.put(key, method, raw, since)
         return raw
 
     def _pages(
@@ -1190,12 +1220,13 @@ class Client:
         params = self._tool_params(name, arguments)
         if self._era == "legacy" and self._task_support.get(name) == "required":
             # The spec says such a tool must be called as a task; wait on it for the caller.
-            return self.start_tool(name, arguments, timeout=timeout).wait(self._max_timeout)
+            handle = self.start_tool(name, arguments, timeout=timeout)
+            return handle.wait(self._max_timeout, cancel=cancel, cancel_on_timeout=True)
         raw = self._call("tools/call", params, timeout=timeout, progress=progress, cancel=cancel)
         if isinstance(raw, dict) and raw.get("resultType") == "task":
             handle = ToolTask(self, name, _task(raw, "tools/call"), modern=True)
             handle._details = raw
-            return handle.wait(self._max_timeout)
+            return handle.wait(self._max_timeout, cancel=cancel, cancel_on_timeout=True)
         return self._tool_result(name, raw)
 
     def _tool_params(self, name: str, arguments: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -1339,8 +1370,10 @@ class Client:
         if self._era == "modern":
             with self._restore_lock:
                 self._subscriptions[uri] = None
+            with self._acked:
+                acks = self._acks
             self._start_modern_listener()  # a new listen stream carries the new filter
-            self._await_grant(uri)
+            self._await_grant(uri, acks)
             return
         self._call("resources/subscribe", {"uri": uri})
         with self._restore_lock:
@@ -1444,7 +1477,7 @@ class Client:
         if not callable(roots):
             [_root_dict(r) for r in roots]
         self._roots = roots
-        if self._state == _OPEN:
+        if self._state == _OPEN and self._era == "legacy":  # 2026-07-28 removed it
             self.notify("notifications/roots/list_changed")
 
 

@@ -60,6 +60,8 @@ class CancelToken:
         self._cancelled = False
         self._reason: Optional[str] = None
         self._calls: set[Call] = set()
+        # Wakes a task wait paused on this token when it is cancelled.
+        self._wake = threading.Condition(threading.Lock())
 
     @property
     def cancelled(self) -> bool:
@@ -79,8 +81,16 @@ class CancelToken:
             self._cancelled = True
             self._reason = reason
             calls = list(self._calls)
+        with self._wake:
+            self._wake.notify_all()
         for call in calls:
             call.interrupt(Call.CANCELLED)
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the token is cancelled meanwhile."""
+        with self._wake:
+            if not self._cancelled:
+                self._wake.wait(seconds)
 
     def _bind(self, call: Call) -> bool:
         with self._lock:

@@ -11,17 +11,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import MCPError, ProtocolError, RequestCancelled, RequestTimeout
+from .engine import CancelToken
+from .errors import MCPError, MCPSyncError, ProtocolError, RequestCancelled, RequestTimeout
 from .types import CallToolResult, WireType, _extra
 
 if TYPE_CHECKING:
     from .client import Client
 
 __all__ = ["TASKS_EXTENSION", "TERMINAL_STATUSES", "Task", "ToolTask"]
+
+log = logging.getLogger("mcp_sync")
 
 #: The capability key of the 2026-07-28 tasks extension.
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
@@ -112,13 +116,20 @@ class ToolTask:
             self.task = _task(raw, "tasks/cancel")
         return self.task
 
-    def wait(self, timeout: Optional[float] = None) -> CallToolResult:
+    def wait(
+        self,
+        timeout: Optional[float] = None,
+        *,
+        cancel: Optional[CancelToken] = None,
+        cancel_on_timeout: bool = False,
+    ) -> CallToolResult:
         """Block until the task ends and return the tool's result.
 
         Input the task asks for goes to the client's handlers. Raises
         :class:`~mcp_sync.MCPError` for a task that failed with an error,
-        :class:`~mcp_sync.RequestCancelled` for a cancelled one, and
-        :class:`~mcp_sync.RequestTimeout` when ``timeout`` seconds pass first.
+        :class:`~mcp_sync.RequestCancelled` for a cancelled one (or when ``cancel``
+        fires, which also cancels the task), and :class:`~mcp_sync.RequestTimeout` when
+        ``timeout`` seconds pass first (cancelling the task if ``cancel_on_timeout``).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -129,10 +140,24 @@ class ToolTask:
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    if cancel_on_timeout:
+                        self._cancel_quietly()
                     raise RequestTimeout("tasks/get", timeout or 0.0)
                 pause = min(pause, left)
-            time.sleep(pause)
+            if cancel is not None:
+                cancel._pause(pause)
+                if cancel.cancelled:
+                    self._cancel_quietly()
+                    raise RequestCancelled("tools/call", cancel.reason)
+            else:
+                time.sleep(pause)
             self.refresh()
+
+    def _cancel_quietly(self) -> None:
+        try:
+            self.cancel()
+        except MCPSyncError as exc:  # best effort: the caller gets its answer either way
+            log.debug("could not cancel task %s: %s", self.task_id, exc)
 
     def _legacy_step(self, deadline: Optional[float]) -> Optional[CallToolResult]:
         status = self.task.status

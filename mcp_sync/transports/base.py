@@ -101,5 +101,8 @@ class Transport(abc.ABC):
     def end_session(self) -> None:
         """Tell the server the session is over, if the transport has a way to; ``close()`` does."""
 
-    def reset_after_fork(self) -> None:
-        """In a forked child: drop the parent's connections, threads and locks."""
+    def reset_after_fork(self, http: Any = None) -> None:
+        """In a forked child: drop the parent's connections, threads and locks.
+
+        ``http`` is the child's new connection pool, when the client shares one.
+        """

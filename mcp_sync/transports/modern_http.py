@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import requests
@@ -21,7 +22,7 @@ from .. import jsonrpc
 from ..engine import Call, CallInterrupted, StreamTimeout
 from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
 from ..headers import extract_param_headers, mcp_name
-from ..jsonrpc import ErrorResponse
+from ..jsonrpc import ErrorResponse, Request
 from ..sse import iter_sse
 from ._http import (
     ERROR_BODY_LIMIT,
@@ -48,6 +49,30 @@ log = logging.getLogger("mcp_sync")
 
 #: The listener gives up after this many failed ``subscriptions/listen`` streams in a row.
 MAX_LISTEN_FAILURES = 5
+#: A listen stream that stays quiet this long is reopened.
+LISTEN_IDLE = 300.0
+
+
+class _ListenHandle:
+    """Lets another thread break the listen request before its answer arrives."""
+
+    def __init__(self) -> None:
+        self._abort: Optional[Callable[[], None]] = None
+        self.aborted = False
+
+    def set_abort(self, abort: Optional[Callable[[], None]]) -> None:
+        self._abort = abort
+
+    def check(self) -> None:
+        if self.aborted:
+            raise CallInterrupted(0)
+
+    def abort(self) -> None:
+        self.aborted = True
+        abort = self._abort
+        if abort is not None:
+            abort()
+
 
 ParamHeaders = list[tuple[tuple[str, ...], str]]
 
@@ -80,11 +105,14 @@ class ModernHTTPTransport(Transport):
         self._base_headers = self._build_base(protocol_version)
         self._tool_headers: dict[str, ParamHeaders] = {}
         self._closing = False
+        self._on_refused: Optional[Callable[[], None]] = None
         self._listener: Optional[threading.Thread] = None
         self._listen_response: Optional[requests.Response] = None
         # Bumped by listen() so a stream opened with an older filter is replaced, even
         # one whose answer had not arrived yet when the filter changed.
         self._listen_version = 0
+        # How to break the listen request before its answer arrives; listener thread sets it.
+        self._listen_abort: Optional[Callable[[], None]] = None
 
     def _build_base(self, version: str) -> dict[str, str]:
         headers = {"Accept": JSON + ", " + EVENT_STREAM, "Content-Type": JSON}
@@ -145,13 +173,31 @@ class ModernHTTPTransport(Transport):
         method = message["method"]
         if self._closing:
             raise TransportError("the transport is closed")
-        response = self._post(message, call.read_timeout, call)
+        try:
+            response = self._post(message, call.read_timeout, call)
+        except TransportError as exc:
+            if isinstance(exc.__cause__, requests.exceptions.ConnectTimeout):
+                raise
+            # The request may have reached the server and been lost with the connection:
+            # the client issues it anew, as the spec asks.
+            raise StreamBroken(f"{method} was lost with its connection", 0) from exc
         call.set_abort(lambda: abort_response(response))
         try:
             self._answer(response, call, method)
         finally:
             call.set_abort(None)
             response.close()
+
+    def _deliver(self, payload: Any, call: Optional[Call]) -> None:
+        for msg in jsonrpc.parse_payload(payload):
+            if isinstance(msg, Request):
+                # 2026-07-28 servers ask through input_required results; a client never
+                # sends JSON-RPC responses, so a request on a stream is dropped.
+                log.warning(
+                    "mcp_sync: dropping a %s request the server sent on a stream", msg.method
+                )
+                continue
+            self._sink(msg, call)
 
     def _answer(self, response: requests.Response, call: Call, method: str) -> None:
         status = response.status_code
@@ -172,8 +218,11 @@ class ModernHTTPTransport(Transport):
         if kind == EVENT_STREAM:
             self._read_stream(response, call)
         elif kind == JSON:
-            for msg in jsonrpc.parse_payload(read_body(response, call.check)):
-                self._sink(msg, call)
+            try:
+                body = read_body(response, call.check)
+            except TransportError as exc:
+                raise StreamBroken(f"the answer to {method} broke off", 0) from exc
+            self._deliver(body, call)
             if not call.done:
                 raise ProtocolError(f"the server's JSON answer to {method} held no response to it")
         else:
@@ -186,8 +235,7 @@ class ModernHTTPTransport(Transport):
         try:
             for event in iter_sse(chunks(response, call.check)):
                 if event.data:
-                    for msg in jsonrpc.parse_payload(event.data):
-                        self._sink(msg, call)
+                    self._deliver(event.data, call)
                     if call.done:
                         return
         except CallInterrupted:
@@ -222,18 +270,26 @@ class ModernHTTPTransport(Transport):
         listener = self._listener
         return listener is not None and listener.is_alive()
 
-    def listen(self, build: Callable[[], Optional[dict[str, Any]]]) -> None:
+    def listen(
+        self,
+        build: Callable[[], Optional[dict[str, Any]]],
+        on_refused: Optional[Callable[[], None]] = None,
+    ) -> None:
         """Hold a ``subscriptions/listen`` stream open in a daemon thread.
 
         ``build()`` gives the request to send, or None when there is nothing to listen
         for; it is called again for each new stream. Messages go to the sink.
+        ``on_refused()`` is called when the server refuses a stream or the listener gives up.
         """
         with self._lock:
             if self._closing:
                 return
             self._listen_version += 1
+            self._on_refused = on_refused
+            pending: Optional[Callable[[], None]] = None
             if self._listener is not None and self._listener.is_alive():
                 response = self._listen_response
+                pending = self._listen_abort
                 self._lock.notify_all()
             else:
                 response = None
@@ -243,6 +299,8 @@ class ModernHTTPTransport(Transport):
                 self._listener.start()
         if response is not None:
             abort_response(response)  # the loop sends the new filter
+        elif pending is not None:
+            pending()  # the old listen request is still waiting for its answer
 
     def _listen_loop(self, build: Callable[[], Optional[dict[str, Any]]]) -> None:
         failures = 0
@@ -254,17 +312,24 @@ class ModernHTTPTransport(Transport):
             message = build()
             if message is None:
                 with self._lock:
-                    if not self._closing:
-                        self._lock.wait()  # until listen() or close() wakes it
+                    # Until listen() (a new filter) or close() wakes it; a wake-up that came
+                    # while build() ran is seen through the version.
+                    self._lock.wait_for(partial(self._filter_changed, version))
                 continue
+            handle = _ListenHandle()
+            with self._lock:
+                self._listen_abort = handle.abort
             try:
-                response = self._post(message, None)
-            except (MCPSyncError, StreamTimeout) as exc:
+                response = self._post(message, LISTEN_IDLE, handle)  # type: ignore[arg-type]
+            except (MCPSyncError, StreamTimeout, CallInterrupted) as exc:
                 failures += 1
                 log.debug("subscriptions/listen failed: %s", exc)
                 if not self._backoff(failures):
                     return
                 continue
+            finally:
+                with self._lock:
+                    self._listen_abort = None
             with self._lock:
                 closing = self._is_closing()
                 stale = self._listen_version != version
@@ -285,13 +350,13 @@ class ModernHTTPTransport(Transport):
                         response.status_code,
                         excerpt(body),
                     )
+                    self._refused()
                 else:
                     for event in iter_sse(chunks(response, None)):
                         if event.data:
                             delivered = True
                             try:
-                                for msg in jsonrpc.parse_payload(event.data):
-                                    self._sink(msg, None)
+                                self._deliver(event.data, None)
                             except ProtocolError as exc:
                                 log.warning(
                                     "mcp_sync: dropping a malformed listen message: %s", exc
@@ -317,12 +382,24 @@ class ModernHTTPTransport(Transport):
         # A method, so mypy does not narrow _closing across the loop.
         return self._closing
 
+    def _filter_changed(self, version: int) -> bool:
+        return self._closing or self._listen_version != version
+
+    def _refused(self) -> None:
+        callback = self._on_refused
+        if callback is not None:
+            try:
+                callback()
+            except Exception:
+                log.exception("error in the listen refusal callback")
+
     def _backoff(self, failures: int) -> bool:
         """Wait before listening again; False when the listener should stop."""
         if failures >= MAX_LISTEN_FAILURES:
             log.warning(
                 "mcp_sync: subscriptions/listen failed %d times in a row; not listening", failures
             )
+            self._refused()
             return False
         delay = min(30.0, 0.25 * 2**failures) * (0.5 + random.random() / 2)
         with self._lock:
@@ -340,16 +417,21 @@ class ModernHTTPTransport(Transport):
             self._lock.notify_all()
             listener = self._listener
             response = self._listen_response
+            pending = self._listen_abort
         if response is not None:
             abort_response(response)
+        if pending is not None:
+            pending()
         if listener is not None and listener is not threading.current_thread():
             listener.join(10.0)
         if self._own_http:
             self._http.close()
 
-    def reset_after_fork(self) -> None:
+    def reset_after_fork(self, http: Optional[requests.Session] = None) -> None:
         self._lock = threading.Condition(threading.Lock())
         self._listener = None
         self._listen_response = None
-        if self._own_http:
+        if http is not None:
+            self._http = http
+        elif self._own_http:
             self._http = new_http()

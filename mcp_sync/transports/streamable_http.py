@@ -547,12 +547,14 @@ class StreamableHTTPTransport(Transport):
         if self._own_http:
             self._http.close()
 
-    def reset_after_fork(self) -> None:
+    def reset_after_fork(self, http: Optional[requests.Session] = None) -> None:
         self._state = threading.Condition(threading.Lock())
         self._listener = None
         self._listener_response = None
         self._listener_settled = threading.Event()
-        if self._own_http:
+        if http is not None:
+            self._http = http
+        elif self._own_http:
             self._http = new_http()
         # The parent still uses the session; the child starts its own on next use.
         self._session_id = None
