@@ -47,8 +47,8 @@ def tour(url: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="  [log] %(message)s", stream=sys.stdout)
     with mcp_sync.Client(url, sampling_handler=answer_sampling, timeout=30) as client:
         print(
-            f"Connected to {client.server_info.name} {client.server_info.version}, "
-            f"protocol {client.protocol_version}"
+            f"Connected to {client.server_info.name} {client.server_info.version} "
+            f"in the {client.era} era, protocol {client.protocol_version}"
         )
 
         tools = client.list_tools()
@@ -75,17 +75,21 @@ def tour(url: str) -> None:
                 message = client.get_prompt("greet", {"name": "Ada"}).messages[0]
                 print("prompt greet:", getattr(message.content, "text", message.content))
 
-        if client.session_id is not None:
+    # Older servers speak the handshake revisions; the same API works there, and when
+    # such a server forgets the session, the client starts a new one by itself.
+    with mcp_sync.Client(url, protocol_version=mcp_sync.LATEST_LEGACY_VERSION) as legacy:
+        print(f"Connected again in the {legacy.era} era, protocol {legacy.protocol_version}")
+        if legacy.session_id is not None:
             print("Ending the session behind the client's back (as a server restart would)...")
             requests.delete(
                 url,
                 headers={
-                    "Mcp-Session-Id": client.session_id,
-                    "MCP-Protocol-Version": client.protocol_version,
+                    "Mcp-Session-Id": legacy.session_id,
+                    "MCP-Protocol-Version": legacy.protocol_version,
                 },
                 timeout=5,
             )
-            client.ping()
+            legacy.ping()
             print("...and the next call just worked, on a new session.")
     print("Done.")
 
