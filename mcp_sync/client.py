@@ -50,6 +50,7 @@ from .tasks import TASKS_EXTENSION, Task, ToolTask, _task
 from .transports._http import new_http
 from .transports.base import SessionLost, StreamBroken, Transport
 from .transports.modern_http import ModernHTTPTransport
+from .transports.stdio import StderrTarget, StdioTransport
 from .transports.streamable_http import StreamableHTTPTransport
 from .types import (
     CallToolResult,
@@ -273,7 +274,7 @@ class Client:
 
     def __init__(
         self,
-        url: str,
+        url: Union[str, Sequence[str]],
         *,
         protocol_version: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
@@ -294,11 +295,23 @@ class Client:
         listen: bool = True,
         cache: bool = True,
         tasks: bool = True,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stderr: StderrTarget = None,
         max_input_rounds: int = DEFAULT_MAX_INPUT_ROUNDS,
         transport: Optional[Transport] = None,
     ):
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+        stdio: Optional[StdioTransport] = None
+        if isinstance(url, str):
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"url must be an http:// or https:// URL or a command list, got {url!r}"
+                )
+        elif transport is None:
+            stdio = StdioTransport(url, env=env, cwd=cwd, stderr=stderr)
+            transport = stdio
+            url = "stdio:" + " ".join(stdio.command)
+        assert isinstance(url, str)
         if protocol_version is not None and protocol_version not in SUPPORTED_VERSIONS:
             raise ValueError(
                 f"unknown protocol_version {protocol_version!r}; mcp_sync speaks {', '.join(SUPPORTED_VERSIONS)}"
@@ -337,7 +350,11 @@ class Client:
         self._max_input_rounds = max_input_rounds
         # One connection pool for both eras' transports, closed with the client.
         self._http = new_http() if transport is None else None
-        self._modern: Optional[ModernHTTPTransport] = None
+        # The transport of the modern era: HTTP's own, or stdio, which carries both eras.
+        self._modern: Optional[Transport] = (
+            stdio if protocol_version not in LEGACY_VERSIONS else None
+        )
+        self._stdio = stdio
         if transport is None:
             credentials = as_auth(auth)
             transport = StreamableHTTPTransport(
@@ -367,8 +384,11 @@ class Client:
             notification_handler=self._dispatch_notification,
         )
         transport.bind(self._engine.receive)
-        if self._modern is not None:
+        if self._modern is not None and self._modern is not transport:
             self._modern.bind(self._engine.receive)
+        if stdio is not None:
+            # A server that exits fails every waiting call at once.
+            stdio.on_exit = self._engine.fail_pending
         # Guards _state; held only for the switch, never across I/O. Any thread.
         self._life_lock = threading.Lock()
         self._state = _NEW
@@ -457,7 +477,7 @@ class Client:
             self._state = _CLOSED
         self._engine.close()
         self._legacy.close()
-        if self._modern is not None:
+        if self._modern is not None and self._modern is not self._legacy:
             self._modern.close()
         if self._http is not None:
             self._http.close()
@@ -486,13 +506,16 @@ class Client:
     def _start(self) -> None:
         """Find the server's era as the spec says, and connect in it; holds ``_init_lock``."""
         pinned = self._pinned
-        origin = _origin(self.url)
+        if self._stdio is not None:
+            self._stdio.start()
+        # stdio: the era belongs to this one server process, so it is not shared.
+        origin = _origin(self.url) if self._stdio is None else ""
         if self._modern is None or pinned in LEGACY_VERSIONS:
             self._use(self._legacy, "legacy")
             self._initialize()
             return
         with _era_lock:
-            known = _era_cache.get(origin)
+            known = _era_cache.get(origin) if origin else None
         if known == "legacy" and pinned is None:
             self._use(self._legacy, "legacy")
             self._initialize()
@@ -501,21 +524,23 @@ class Client:
             self._discover(pinned or LATEST_VERSION, probing=pinned is None)
         except _NotModern as why:
             log.info("mcp_sync: %s speaks the legacy protocol (%s)", origin, why)
-            if why.certain:
+            if why.certain and origin:
                 with _era_lock:
                     _era_cache[origin] = "legacy"
             self._use(self._legacy, "legacy")
             self._initialize()
             return
-        with _era_lock:
-            _era_cache[origin] = "modern"
+        if origin:
+            with _era_lock:
+                _era_cache[origin] = "modern"
 
     def _discover(self, version: str, probing: bool, retried: bool = False) -> None:
         """``server/discover`` in the modern era; raises :class:`_NotModern` to fall back."""
         modern = self._modern
         assert modern is not None
         self._use(modern, "modern")
-        modern.set_protocol_version(version)
+        if isinstance(modern, ModernHTTPTransport):
+            modern.set_protocol_version(version)
         meta = {
             _META + "protocolVersion": version,
             _META + "clientCapabilities": self._capabilities(version),
@@ -714,8 +739,8 @@ class Client:
     def _start_modern_listener(self, wait: bool = False) -> None:
         """Open (or reopen, with a new filter) the ``subscriptions/listen`` stream."""
         modern = self._modern
-        if not self._listen or modern is None:
-            return
+        if not self._listen or not isinstance(modern, ModernHTTPTransport):
+            return  # subscriptions/listen runs over HTTP; stdio does not listen yet
         if not self._listen_filter() and not modern.listening:
             return  # nothing to listen for, and no stream to close
         with self._acked:
@@ -824,7 +849,7 @@ class Client:
         # The parent's sockets stay the parent's: the child gets a pool of its own.
         self._http = new_http() if self._http is not None else None
         self._legacy.reset_after_fork(self._http)
-        if self._modern is not None:
+        if self._modern is not None and self._modern is not self._legacy:
             self._modern.reset_after_fork(self._http)
 
     # --- what the server asks of us -------------------------------------------------------
@@ -1168,7 +1193,7 @@ class Client:
     ) -> ListToolsResult:
         """One page of ``tools/list``; pass the previous page's ``next_cursor`` to go on."""
         page = self._pages("tools/list", "tools", ListToolsResult, cursor, timeout, cache)
-        if self._era == "modern" and self._modern is not None:
+        if self._era == "modern" and isinstance(self._modern, ModernHTTPTransport):
             page.tools = self._mirrorable(page.tools, self._modern)
         for tool in page.tools:
             self._output_schemas[tool.name] = tool.output_schema
