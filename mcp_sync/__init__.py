@@ -18,6 +18,7 @@ from .client import (
     Client,
     RecoveryPolicy,
 )
+from .config import ConfigError, ServerConfig
 from .engine import CancelToken
 from .errors import (
     CapabilityNotSupported,
@@ -87,6 +88,7 @@ __all__ = [
     "ClientStateError",
     "CompleteResult",
     "Completion",
+    "ConfigError",
     "ContentBlock",
     "CreateMessageResult",
     "ElicitResult",
@@ -119,6 +121,7 @@ __all__ = [
     "ResourceTemplate",
     "Root",
     "ServerCapabilities",
+    "ServerConfig",
     "SessionExpiredError",
     "Task",
     "TextContent",

@@ -31,6 +31,7 @@ from . import jsonrpc
 from ._version import __version__
 from .auth import as_auth
 from .cache import ResultCache, cache_key
+from .config import ConfigError, load_server_config
 from .engine import CancelToken, Engine, ProgressCallback
 from .errors import (
     CapabilityNotSupported,
@@ -432,6 +433,53 @@ class Client:
             before_sleep=self._before_resend,
         )
         _clients.add(self)
+
+    @classmethod
+    def stdio(
+        cls,
+        command: str,
+        args: Sequence[str] = (),
+        *,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        stderr: StderrTarget = None,
+        **options: Any,
+    ) -> Client:
+        """A client of a server started as ``command args...``, over its stdin and stdout.
+
+        ``env`` adds to a safe allow-list of this process's variables; ``stderr`` is where
+        the server's stderr lines go (the ``mcp_sync.stderr`` logger by default, or a
+        callable taking each line, or a text file). Other options are as for the constructor.
+        """
+        return cls([command, *args], env=env, cwd=cwd, stderr=stderr, **options)
+
+    @classmethod
+    def from_config(
+        cls,
+        source: Union[str, os.PathLike[str], Mapping[str, Any]],
+        name: str,
+        **options: Any,
+    ) -> Client:
+        """A client of the server called ``name`` in an ``mcpServers`` config file (or dict).
+
+        Reads the format of Claude Desktop, Cursor and VS Code: ``command``/``args``/
+        ``env``/``cwd`` for a stdio server, ``url``/``headers`` for a remote one, with
+        ``${VAR}`` taken from the environment. Raises :class:`~mcp_sync.ConfigError`
+        naming the server and the key at fault. Other options are as for the constructor.
+        """
+        config = load_server_config(source, name)
+        if config.transport == "stdio":
+            assert config.command is not None
+            return cls([config.command, *config.args], env=config.env, cwd=config.cwd, **options)
+        if config.transport == "sse":
+            raise ConfigError(
+                "names the old HTTP+SSE transport, which mcp_sync does not speak yet",
+                server=name,
+                key="type",
+            )
+        assert config.url is not None
+        headers = {**config.headers, **dict(options.pop("headers", None) or {})}
+        return cls(config.url, headers=headers, **options)
 
     # --- lifecycle ------------------------------------------------------------------------
 

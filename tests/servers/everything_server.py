@@ -3,8 +3,20 @@
 Run it from the server virtualenv (see ``tests/support/server_env.py``)::
 
     python everything_server.py --host 127.0.0.1 --port 8765 [--json-response] [--stateless]
+    python everything_server.py --stdio
 
-Once the socket accepts connections it prints ``READY <port>`` on stdout.
+Over HTTP, once the socket accepts connections it prints ``READY <port>`` on stdout.
+
+With ``--stdio`` the same server speaks newline-delimited JSON-RPC on stdin/stdout
+(``tests/support/stdio_servers.py`` builds the command line). It writes nothing to
+stdout until the client sends something, and exits with code 0 once stdin reaches
+EOF. The first request decides the era of the whole connection: ``initialize``
+(or any request without the ``io.modelcontextprotocol/protocolVersion`` ``_meta``
+key) opens a legacy one, a request carrying that key opens a 2026-07-28 one. On a
+legacy connection server-to-client requests (sampling, elicitation, roots) and
+notifications share stdout with the responses; ``standalone`` makes no difference
+there. While serving, the SDK points fd 1 at stderr, so stray prints in tools cannot
+corrupt the wire.
 
 The server speaks both eras: the legacy initialize handshake with sessions
 (2025-03-26 .. 2025-11-25) and the stateless 2026-07-28 revision (every POST
@@ -45,6 +57,10 @@ tools
                                         Mcp-Param-* headers (the SDK rejects a mismatch)
     bump()                              increments the counter behind test://counter;
                                         returns the new value (sends no notification)
+    crash(code: int = 3)                the server process exits at once with ``code``
+                                        (``os._exit``) in the middle of the call; the call
+                                        gets no answer (meant for ``--stdio``)
+    stderr_note(text: str)              writes ``text`` as one line to stderr; returns "ok"
 
 resources
     test://static                       text/plain "static resource text" (ttlMs 60000)
@@ -82,6 +98,7 @@ initialize result.
 import argparse
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -142,6 +159,9 @@ server = MCPServer(
 
 # Set from the command line before the app is built.
 JSON_RESPONSE = False
+STDIO = False
+# The session key of the one connection a --stdio process serves.
+STDIO_SESSION_KEY = "stdio"
 
 # Per-session state, keyed by the Mcp-Session-Id header ("" when there is none).
 _min_log_level: dict[str, str] = {}
@@ -160,7 +180,7 @@ def _session_key(request_context: Any) -> str:
     request = getattr(request_context, "request", None)
     headers = getattr(request, "headers", None)
     if headers is None:
-        return ""
+        return STDIO_SESSION_KEY if STDIO else ""
     return headers.get("mcp-session-id") or ""
 
 
@@ -409,6 +429,20 @@ def bump() -> int:
     return _counter
 
 
+@server.tool(description="Exit the server process at once with `code`, mid-call (no answer).")
+def crash(code: int = 3) -> str:
+    sys.stderr.write(f"crash: exiting with code {code}\n")
+    sys.stderr.flush()
+    os._exit(code)
+
+
+@server.tool(description='Write `text` as one line to stderr; returns "ok".')
+def stderr_note(text: str) -> str:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+    return "ok"
+
+
 # ----------------------------------------------------------------------- resources
 
 
@@ -565,7 +599,7 @@ def _announce_when_listening(host: str, port: int, uv_server: "uvicorn.Server") 
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    global JSON_RESPONSE
+    global JSON_RESPONSE, STDIO
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -575,10 +609,23 @@ def main(argv: Optional[list[str]] = None) -> None:
     )
     parser.add_argument("--stateless", action="store_true", help="no Mcp-Session-Id sessions")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="serve over stdin/stdout instead of HTTP (--host, --port and the HTTP "
+        "options are ignored)",
+    )
     args = parser.parse_args(argv)
 
     JSON_RESPONSE = args.json_response
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+
+    if args.stdio:
+        STDIO = True
+        JSON_RESPONSE = False
+        # Returns once stdin reaches EOF (or the client stops reading).
+        server.run(transport="stdio")
+        return
 
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
