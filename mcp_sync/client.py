@@ -31,7 +31,7 @@ from . import jsonrpc
 from ._version import __version__
 from .auth import as_auth
 from .cache import ResultCache, cache_key
-from .config import ConfigError, load_server_config
+from .config import load_server_config
 from .engine import CancelToken, Engine, ProgressCallback
 from .errors import (
     CapabilityNotSupported,
@@ -50,6 +50,7 @@ from .schema import validate_structured_content
 from .tasks import TASKS_EXTENSION, Task, ToolTask, _task
 from .transports._http import new_http
 from .transports.base import SessionLost, StreamBroken, Transport
+from .transports.http_sse import HTTPSSETransport
 from .transports.modern_http import ModernHTTPTransport
 from .transports.stdio import StderrTarget, StdioTransport
 from .transports.streamable_http import StreamableHTTPTransport
@@ -300,8 +301,17 @@ class Client:
         cwd: Optional[str] = None,
         stderr: StderrTarget = None,
         max_input_rounds: int = DEFAULT_MAX_INPUT_ROUNDS,
-        transport: Optional[Transport] = None,
+        transport: Union[Transport, str, None] = None,
     ):
+        sse = transport == "sse"
+        if isinstance(transport, str) and not sse:
+            raise ValueError(f'transport must be "sse" or a Transport, not {transport!r}')
+        if sse:
+            transport = None
+            if protocol_version in MODERN_VERSIONS:
+                raise ValueError(
+                    "the old HTTP+SSE transport carries only the legacy protocol versions"
+                )
         stdio: Optional[StdioTransport] = None
         if isinstance(url, str):
             if not url.startswith(("http://", "https://")):
@@ -353,9 +363,17 @@ class Client:
         self._http = new_http() if transport is None else None
         # The transport of the modern era: HTTP's own, or stdio, which carries both eras.
         self._modern: Optional[Transport] = (
-            stdio if protocol_version not in LEGACY_VERSIONS else None
+            stdio if protocol_version not in LEGACY_VERSIONS and not sse else None
         )
         self._stdio = stdio
+        # What it takes to fall back to the old HTTP+SSE transport later.
+        self._http_options: dict[str, Any] = {
+            "headers": dict(headers or {}),
+            "auth": as_auth(auth) if stdio is None else None,
+            "connect_timeout": connect_timeout,
+        }
+        if sse:
+            transport = HTTPSSETransport(url, http=self._http, **self._http_options)
         if transport is None:
             credentials = as_auth(auth)
             transport = StreamableHTTPTransport(
@@ -368,7 +386,7 @@ class Client:
                 on_listener_session_lost=self._listener_session_lost,
             )
             transport.treat_400_as_expired = recovery.treat_400_as_expired
-            if protocol_version not in LEGACY_VERSIONS:
+            if protocol_version not in LEGACY_VERSIONS and not sse:
                 self._modern = ModernHTTPTransport(
                     url,
                     http=self._http,
@@ -377,7 +395,8 @@ class Client:
                     connect_timeout=connect_timeout,
                 )
         # The legacy transport, and the one in use: the era decides, at connect time.
-        self._legacy = transport
+        assert isinstance(transport, Transport)
+        self._legacy: Transport = transport
         self._transport: Transport = transport
         self._engine = Engine(
             transport,
@@ -471,14 +490,10 @@ class Client:
         if config.transport == "stdio":
             assert config.command is not None
             return cls([config.command, *config.args], env=config.env, cwd=config.cwd, **options)
-        if config.transport == "sse":
-            raise ConfigError(
-                "names the old HTTP+SSE transport, which mcp_sync does not speak yet",
-                server=name,
-                key="type",
-            )
         assert config.url is not None
         headers = {**config.headers, **dict(options.pop("headers", None) or {})}
+        if config.transport == "sse":
+            options.setdefault("transport", "sse")
         return cls(config.url, headers=headers, **options)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -558,15 +573,12 @@ class Client:
             self._stdio.start()
         # stdio: the era belongs to this one server process, so it is not shared.
         origin = _origin(self.url) if self._stdio is None else ""
-        if self._modern is None or pinned in LEGACY_VERSIONS:
-            self._use(self._legacy, "legacy")
-            self._initialize()
-            return
         with _era_lock:
             known = _era_cache.get(origin) if origin else None
-        if known == "legacy" and pinned is None:
-            self._use(self._legacy, "legacy")
-            self._initialize()
+        if known == "sse" and isinstance(self._legacy, StreamableHTTPTransport):
+            self._switch_to_sse()
+        if self._modern is None or pinned in LEGACY_VERSIONS or known in ("legacy", "sse"):
+            self._start_legacy(origin)
             return
         try:
             self._discover(pinned or LATEST_VERSION, probing=pinned is None)
@@ -575,12 +587,42 @@ class Client:
             if why.certain and origin:
                 with _era_lock:
                     _era_cache[origin] = "legacy"
-            self._use(self._legacy, "legacy")
-            self._initialize()
+            self._start_legacy(origin)
             return
         if origin:
             with _era_lock:
                 _era_cache[origin] = "modern"
+
+    def _start_legacy(self, origin: str) -> None:
+        """The handshake, over Streamable HTTP or, as the spec's fallback, HTTP+SSE."""
+        self._use(self._legacy, "legacy")
+        try:
+            self._initialize()
+        except HTTPStatusError as exc:
+            # The spec's fallback to the 2024-11-05 transport: the POST was refused.
+            if exc.status not in (400, 404, 405) or not isinstance(
+                self._legacy, StreamableHTTPTransport
+            ):
+                raise
+            log.info(
+                "mcp_sync: %s refused Streamable HTTP (%s); trying HTTP+SSE", origin, exc.status
+            )
+            self._switch_to_sse()
+            try:
+                self._initialize()
+            except HTTPStatusError:
+                raise exc from None  # no SSE stream either: the first refusal says more
+            if origin:
+                with _era_lock:
+                    _era_cache[origin] = "sse"
+
+    def _switch_to_sse(self) -> None:
+        old = self._legacy
+        sse = HTTPSSETransport(self.url, http=self._http, **self._http_options)
+        sse.bind(self._engine.receive)
+        self._legacy = sse
+        self._use(sse, "legacy")
+        old.close()
 
     def _discover(self, version: str, probing: bool, retried: bool = False) -> None:
         """``server/discover`` in the modern era; raises :class:`_NotModern` to fall back."""

@@ -1,0 +1,262 @@
+"""The old HTTP+SSE transport (MCP 2024-11-05), for servers that predate Streamable HTTP.
+
+The client opens an SSE stream with a GET; the server's first event, ``endpoint``,
+names the URI to POST messages to, and everything the server says comes back on that
+one stream. The endpoint must have the stream's origin: a server that names another
+host is refused, so it cannot make the client send its messages elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from .. import jsonrpc
+from ..engine import Call, StreamTimeout
+from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
+from ..sse import iter_sse
+from ._http import (
+    ERROR_BODY_LIMIT,
+    EVENT_STREAM,
+    JSON,
+    URLLIB3_ERRORS,
+    abort_response,
+    chunks,
+    content_type,
+    new_http,
+    read_body,
+    send_http,
+)
+from .base import SessionLost, Transport
+
+if TYPE_CHECKING:
+    from requests.auth import AuthBase
+
+__all__ = ["HTTPSSETransport"]
+
+log = logging.getLogger("mcp_sync")
+
+#: A quiet stream is not given up on: the server may be idle for long.
+STREAM_READ_TIMEOUT: Optional[float] = None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class HTTPSSETransport(Transport):
+    """One SSE stream for everything the server sends, POSTs for everything the client does.
+
+    A stream that ends ends the session: the next request finds it gone, and the
+    client starts a new one (a new stream, a new ``initialize``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        http: Optional[requests.Session] = None,
+        headers: Optional[dict[str, str]] = None,
+        auth: Optional[AuthBase] = None,
+        connect_timeout: float = 10.0,
+    ):
+        self.url = url
+        self._own_http = http is None
+        self._http = http if http is not None else new_http()
+        self._auth = auth
+        self._headers = {"Content-Type": JSON, **dict(headers or {})}
+        self._connect_timeout = connect_timeout
+        # Guards the stream fields below; caller threads and the reader thread touch them.
+        self._lock = threading.Condition(threading.Lock())
+        self._endpoint: Optional[str] = None
+        self._endpoint_error: Optional[MCPSyncError] = None
+        self._response: Optional[requests.Response] = None
+        self._reader: Optional[threading.Thread] = None
+        self._generation = 0
+        self._alive = False
+        self._closing = False
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    # --- the stream -------------------------------------------------------------------------
+
+    def begin_session(self) -> None:
+        """Open a new stream and wait for its ``endpoint`` event."""
+        self._drop_stream()
+        headers = {**self._headers, "Accept": EVENT_STREAM}
+        headers.pop("Content-Type", None)
+        try:
+            response = send_http(
+                self._http,
+                "GET",
+                self.url,
+                headers=headers,
+                auth=self._auth,
+                connect_timeout=self._connect_timeout,
+                read_timeout=STREAM_READ_TIMEOUT,
+            )
+        except StreamTimeout as exc:
+            raise TransportError("the SSE stream did not answer in time") from exc
+        if response.status_code != 200 or content_type(response) != EVENT_STREAM:
+            body = read_body(response, None, ERROR_BODY_LIMIT)
+            response.close()
+            raise HTTPStatusError(response.status_code, excerpt(body), method="GET (SSE stream)")
+        with self._lock:
+            self._generation += 1
+            self._endpoint = None
+            self._endpoint_error = None
+            self._response = response
+            self._alive = True
+            reader = threading.Thread(
+                target=self._read,
+                args=(response, self._generation),
+                name="mcp_sync-sse",
+                daemon=True,
+            )
+            self._reader = reader
+        reader.start()
+        found, endpoint, error = self._await_endpoint()
+        if error is not None:
+            self._drop_stream()
+            raise error
+        if not found or endpoint is None:
+            self._drop_stream()
+            raise ProtocolError("the SSE stream sent no endpoint event")
+
+    def _await_endpoint(self) -> tuple[bool, Optional[str], Optional[MCPSyncError]]:
+        with self._lock:
+            found = self._lock.wait_for(
+                lambda: (
+                    self._endpoint is not None
+                    or self._endpoint_error is not None
+                    or not self._alive
+                ),
+                self._connect_timeout,
+            )
+            return found, self._endpoint, self._endpoint_error
+
+    def _take_endpoint(self, data: str) -> None:
+        target = urljoin(self.url, data.strip())
+        if _origin(target) != _origin(self.url):
+            error: MCPSyncError = ProtocolError(
+                "the server's endpoint event names another origin; refusing to send messages there"
+            )
+            with self._lock:
+                self._endpoint_error = error
+                self._lock.notify_all()
+            return
+        with self._lock:
+            self._endpoint = target
+            self._lock.notify_all()
+
+    def _read(self, response: requests.Response, generation: int) -> None:
+        try:
+            for event in iter_sse(chunks(response, None)):
+                if event.event == "endpoint" and event.data is not None:
+                    self._take_endpoint(event.data)
+                elif event.data:
+                    try:
+                        for msg in jsonrpc.parse_payload(event.data):
+                            self._sink(msg, None)
+                    except ProtocolError as exc:
+                        log.warning(
+                            "mcp_sync: dropping a malformed message on the SSE stream: %s", exc
+                        )
+        except (
+            MCPSyncError,
+            requests.exceptions.RequestException,
+            *URLLIB3_ERRORS,
+            OSError,
+        ) as exc:
+            log.debug("the SSE stream ended: %s", type(exc).__name__)
+        except Exception:
+            log.exception("mcp_sync SSE reader error")
+        finally:
+            response.close()
+            with self._lock:
+                if self._generation == generation:
+                    self._alive = False
+                self._lock.notify_all()
+            if not self._closing:
+                log.info("mcp_sync: the SSE stream ended; the next request starts a new session")
+
+    def _drop_stream(self) -> None:
+        with self._lock:
+            response, self._response = self._response, None
+            reader = self._reader
+            self._alive = False
+        if response is not None:
+            abort_response(response)
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(5.0)
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def _post(
+        self, message: dict[str, Any], timeout: Optional[float], call: Optional[Call] = None
+    ) -> None:
+        with self._lock:
+            endpoint, alive, generation = self._endpoint, self._alive, self._generation
+        if endpoint is None or not alive:
+            if message.get("method") == "initialize":
+                raise TransportError("the SSE stream is not open")
+            raise SessionLost(generation, "the SSE stream ended")
+        try:
+            response = send_http(
+                self._http,
+                "POST",
+                endpoint,
+                headers=self._headers,
+                auth=self._auth,
+                connect_timeout=self._connect_timeout,
+                read_timeout=timeout,
+                data=jsonrpc.encode(message),
+                call=call,
+            )
+        except StreamTimeout as exc:
+            raise TransportError(
+                f"{message.get('method') or 'a response'} got no HTTP answer in time"
+            ) from exc
+        try:
+            if response.status_code >= 400:
+                body = read_body(response, None, ERROR_BODY_LIMIT)
+                if response.status_code == 404:
+                    raise SessionLost(generation, "the server no longer knows the SSE session")
+                raise HTTPStatusError(
+                    response.status_code, excerpt(body), method=message.get("method")
+                )
+        finally:
+            response.close()
+
+    def send_request(self, message: dict[str, Any], call: Call) -> None:
+        # The answer comes on the stream; the engine waits for it.
+        self._post(message, call.read_timeout, call)
+
+    def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
+        self._post(message, timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        self._drop_stream()
+        if self._own_http:
+            self._http.close()
+
+    def reset_after_fork(self, http: Optional[requests.Session] = None) -> None:
+        self._lock = threading.Condition(threading.Lock())
+        self._reader = None
+        self._response = None
+        self._alive = False
+        if http is not None:
+            self._http = http
+        elif self._own_http:
+            self._http = new_http()
