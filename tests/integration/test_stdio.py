@@ -170,3 +170,19 @@ def test_the_environment_is_an_allow_list_plus_the_given_env(monkeypatch):
     assert "MCP_SYNC_SECRET_FOR_TEST" not in env
     assert env["EXTRA"] == "1"
     assert "PATH" in env
+
+
+def test_cancelling_a_call_over_stdio_returns_at_once_and_the_server_goes_on(stdio_client):
+    token = mcp_sync.CancelToken()
+    threading.Timer(0.3, token.cancel, args=("enough",)).start()
+    started = time.monotonic()
+    with pytest.raises(mcp_sync.RequestCancelled):
+        stdio_client.call_tool("slow", {"steps": 1, "delay": 5}, cancel=token)
+    assert time.monotonic() - started < 3
+    assert stdio_client.call_tool("echo", {"text": "next"}).text == "next"
+
+
+def test_a_timed_out_call_over_stdio_leaves_the_client_usable(stdio_client):
+    with pytest.raises(mcp_sync.RequestTimeout):
+        stdio_client.call_tool("slow", {"steps": 1, "delay": 5}, timeout=0.3)
+    assert stdio_client.call_tool("echo", {"text": "after"}).text == "after"
