@@ -69,9 +69,15 @@ class Workers:
             threads = list(self._threads)
         for _ in threads:
             self._queue.put(_STOP)
+        self.join(timeout)
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait at most ``timeout`` seconds for each thread (they stop after close())."""
+        with self._lock:
+            threads = list(self._threads)
         current = threading.current_thread()
         for thread in threads:
-            if thread is not current:
+            if thread is not current and timeout > 0:
                 thread.join(timeout)
 
     def reset_after_fork(self) -> None:

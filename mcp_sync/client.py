@@ -39,6 +39,7 @@ from .errors import (
     ClientStateError,
     HTTPStatusError,
     MCPError,
+    MCPSyncError,
     MissingHandlerError,
     ProtocolError,
     RequestTimeout,
@@ -129,8 +130,10 @@ _era_lock = threading.Lock()  # guards _era_cache; any client's connecting threa
 
 
 def _origin(url: str) -> str:
+    # Keyed by endpoint, not just origin: one host may serve an old SSE endpoint next to
+    # a modern one, and a mistyped path must not mark the whole host.
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    return f"{parts.scheme}://{parts.netloc}".lower() + parts.path
 
 
 class _NotModern(Exception):
@@ -308,6 +311,8 @@ class Client:
             raise ValueError(f'transport must be "sse" or a Transport, not {transport!r}')
         if sse:
             transport = None
+            if not isinstance(url, str):
+                raise ValueError('transport="sse" needs the URL of an SSE stream, not a command')
             if protocol_version in MODERN_VERSIONS:
                 raise ValueError(
                     "the old HTTP+SSE transport carries only the legacy protocol versions"
@@ -409,6 +414,8 @@ class Client:
         if stdio is not None:
             # A server that exits fails every waiting call at once.
             stdio.on_exit = self._engine.fail_pending
+        if isinstance(transport, HTTPSSETransport):
+            transport.on_stream_end = self._engine.fail_pending
         # Guards _state; held only for the switch, never across I/O. Any thread.
         self._life_lock = threading.Lock()
         self._state = _NEW
@@ -489,7 +496,9 @@ class Client:
         config = load_server_config(source, name)
         if config.transport == "stdio":
             assert config.command is not None
-            return cls([config.command, *config.args], env=config.env, cwd=config.cwd, **options)
+            env = {**config.env, **dict(options.pop("env", None) or {})}
+            options.setdefault("cwd", config.cwd)
+            return cls([config.command, *config.args], env=env, **options)
         assert config.url is not None
         headers = {**config.headers, **dict(options.pop("headers", None) or {})}
         if config.transport == "sse":
@@ -521,7 +530,12 @@ class Client:
             if self._state == _CLOSED:
                 raise ClientClosedError("the client is closed; create a new Client")
             if self._state == _NEW:
-                self._start()
+                try:
+                    self._start()
+                except BaseException:
+                    if self._stdio is not None:
+                        self._stdio.stop()  # no orphan server; a later connect() starts anew
+                    raise
                 with self._life_lock:
                     if self._state == _CLOSED:
                         raise ClientClosedError("the client was closed while it connected")
@@ -538,10 +552,12 @@ class Client:
             if self._state == _CLOSED:
                 return
             self._state = _CLOSED
-        self._engine.close()
+        self._engine.close(join=False)
         self._legacy.close()
         if self._modern is not None and self._modern is not self._legacy:
             self._modern.close()
+        # Handler threads blocked on a transport are free now that it is closed.
+        self._engine.join()
         if self._http is not None:
             self._http.close()
         _clients.discard(self)
@@ -576,7 +592,9 @@ class Client:
         with _era_lock:
             known = _era_cache.get(origin) if origin else None
         if known == "sse" and isinstance(self._legacy, StreamableHTTPTransport):
+            streamable = self._legacy
             self._switch_to_sse()
+            streamable.close()
         if self._modern is None or pinned in LEGACY_VERSIONS or known in ("legacy", "sse"):
             self._start_legacy(origin)
             return
@@ -600,8 +618,9 @@ class Client:
             self._initialize()
         except HTTPStatusError as exc:
             # The spec's fallback to the 2024-11-05 transport: the POST was refused.
+            streamable = self._legacy
             if exc.status not in (400, 404, 405) or not isinstance(
-                self._legacy, StreamableHTTPTransport
+                streamable, StreamableHTTPTransport
             ):
                 raise
             log.info(
@@ -610,19 +629,23 @@ class Client:
             self._switch_to_sse()
             try:
                 self._initialize()
-            except HTTPStatusError:
-                raise exc from None  # no SSE stream either: the first refusal says more
+            except MCPSyncError:
+                # No SSE server either: keep Streamable HTTP, and report its refusal.
+                self._legacy.close()
+                self._legacy = streamable
+                self._use(streamable, "legacy")
+                raise exc from None
+            streamable.close()
             if origin:
                 with _era_lock:
                     _era_cache[origin] = "sse"
 
     def _switch_to_sse(self) -> None:
-        old = self._legacy
         sse = HTTPSSETransport(self.url, http=self._http, **self._http_options)
         sse.bind(self._engine.receive)
+        sse.on_stream_end = self._engine.fail_pending
         self._legacy = sse
         self._use(sse, "legacy")
-        old.close()
 
     def _discover(self, version: str, probing: bool, retried: bool = False) -> None:
         """``server/discover`` in the modern era; raises :class:`_NotModern` to fall back."""

@@ -553,8 +553,12 @@ class Engine:
             if call.complete(error=error):
                 call.abort_read()
 
-    def close(self) -> None:
-        """Fail waiting requests with :class:`ClientClosedError` and join the handler threads."""
+    def close(self, join: bool = True) -> None:
+        """Fail waiting requests with :class:`ClientClosedError` and stop the handler threads.
+
+        With ``join=False`` it does not wait for them: call :meth:`join` after closing the
+        transport, which may be what they are blocked on.
+        """
         with self._lock:
             if self._closed:
                 return
@@ -563,8 +567,15 @@ class Engine:
         for call in calls:
             call.complete(error=ClientClosedError("the client was closed while the request waited"))
             call.abort_read()
-        self._handlers.close()
-        self._notifier.close()
+        self._handlers.close(timeout=0)
+        self._notifier.close(timeout=0)
+        if join:
+            self.join()
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout`` seconds each) for the handler threads to end, after close()."""
+        self._handlers.join(timeout)
+        self._notifier.join(timeout)
 
     def reset_after_fork(self) -> None:
         """In a forked child: drop the parent's pending requests, locks and threads."""

@@ -197,6 +197,30 @@ def new_http() -> requests.Session:
     return http
 
 
+class AbortHandle:
+    """Stands in for a call where a request has none: another thread may break it early."""
+
+    def __init__(self) -> None:
+        self._abort: Optional[Callable[[], None]] = None
+        self.aborted = False
+
+    def set_abort(self, abort: Optional[Callable[[], None]]) -> None:
+        self._abort = abort
+
+    def check(self) -> None:
+        if self.aborted:
+            raise CallInterrupted(0)
+
+    def abort(self) -> None:
+        self.aborted = True
+        abort = self._abort
+        if abort is not None:
+            abort()
+
+
+ParamHeaders = list[tuple[tuple[str, ...], str]]
+
+
 def send_http(
     http: requests.Session,
     method: str,

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from .. import jsonrpc
-from ..engine import Call, StreamTimeout
+from ..engine import Call, CallInterrupted, StreamTimeout
 from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
 from ..sse import iter_sse
 from ._http import (
@@ -24,6 +24,7 @@ from ._http import (
     EVENT_STREAM,
     JSON,
     URLLIB3_ERRORS,
+    AbortHandle,
     abort_response,
     chunks,
     content_type,
@@ -31,7 +32,7 @@ from ._http import (
     read_body,
     send_http,
 )
-from .base import SessionLost, Transport
+from .base import SessionLost, StreamBroken, Transport
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase
@@ -40,13 +41,33 @@ __all__ = ["HTTPSSETransport"]
 
 log = logging.getLogger("mcp_sync")
 
-#: A quiet stream is not given up on: the server may be idle for long.
-STREAM_READ_TIMEOUT: Optional[float] = None
+#: A stream quiet this long is taken as dead; the next request starts a new session.
+STREAM_READ_TIMEOUT = 300.0
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(url: str) -> tuple[str, str]:
+def _origin(url: str) -> tuple[str, str, Optional[int]]:
     parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = -1  # a malformed port matches nothing
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _stream_timeout(response: requests.Response, seconds: float) -> None:
+    """Let an open stream stay quiet longer than the wait for its headers (best effort)."""
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+    if sock is None:
+        fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(seconds)
+        except OSError:
+            pass
 
 
 class HTTPSSETransport(Transport):
@@ -80,6 +101,9 @@ class HTTPSSETransport(Transport):
         self._generation = 0
         self._alive = False
         self._closing = False
+        self._opening: Optional[AbortHandle] = None  # the GET still waiting for its answer
+        # Set by the client: told when the stream ends, so waiting calls fail at once.
+        self.on_stream_end: Optional[Callable[[MCPSyncError], None]] = None
 
     @property
     def generation(self) -> int:
@@ -92,6 +116,11 @@ class HTTPSSETransport(Transport):
         self._drop_stream()
         headers = {**self._headers, "Accept": EVENT_STREAM}
         headers.pop("Content-Type", None)
+        handle = AbortHandle()
+        with self._lock:
+            if self._closing:
+                raise TransportError("the transport is closed")
+            self._opening = handle
         try:
             response = send_http(
                 self._http,
@@ -100,10 +129,15 @@ class HTTPSSETransport(Transport):
                 headers=headers,
                 auth=self._auth,
                 connect_timeout=self._connect_timeout,
-                read_timeout=STREAM_READ_TIMEOUT,
+                read_timeout=self._connect_timeout,
+                call=handle,  # type: ignore[arg-type]
             )
-        except StreamTimeout as exc:
-            raise TransportError("the SSE stream did not answer in time") from exc
+        except (StreamTimeout, CallInterrupted) as exc:
+            raise TransportError("the SSE stream did not answer in time, or was closed") from exc
+        finally:
+            with self._lock:
+                self._opening = None
+        _stream_timeout(response, STREAM_READ_TIMEOUT)
         if response.status_code != 200 or content_type(response) != EVENT_STREAM:
             body = read_body(response, None, ERROR_BODY_LIMIT)
             response.close()
@@ -181,17 +215,26 @@ class HTTPSSETransport(Transport):
         finally:
             response.close()
             with self._lock:
-                if self._generation == generation:
+                current = self._generation == generation
+                if current:
                     self._alive = False
                 self._lock.notify_all()
-            if not self._closing:
+            if current and not self._closing:
                 log.info("mcp_sync: the SSE stream ended; the next request starts a new session")
+                if self.on_stream_end is not None:
+                    # The answers to waiting calls would have come on this stream.
+                    self.on_stream_end(
+                        StreamBroken("the SSE stream ended before the answer", generation)
+                    )
 
     def _drop_stream(self) -> None:
         with self._lock:
             response, self._response = self._response, None
             reader = self._reader
+            opening = self._opening
             self._alive = False
+        if opening is not None:
+            opening.abort()  # a GET still waiting for its answer
         if response is not None:
             abort_response(response)
         if reader is not None and reader is not threading.current_thread():
@@ -226,7 +269,10 @@ class HTTPSSETransport(Transport):
             ) from exc
         try:
             if response.status_code >= 400:
-                body = read_body(response, None, ERROR_BODY_LIMIT)
+                try:
+                    body = read_body(response, None, ERROR_BODY_LIMIT)
+                except StreamTimeout:
+                    body = b""
                 if response.status_code == 404:
                     raise SessionLost(generation, "the server no longer knows the SSE session")
                 raise HTTPStatusError(

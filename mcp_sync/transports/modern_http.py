@@ -30,6 +30,7 @@ from ._http import (
     JSON,
     URLLIB3_ERRORS,
     VERSION_HEADER,
+    AbortHandle,
     abort_response,
     chunks,
     content_type,
@@ -51,27 +52,6 @@ log = logging.getLogger("mcp_sync")
 MAX_LISTEN_FAILURES = 5
 #: A listen stream that stays quiet this long is reopened.
 LISTEN_IDLE = 300.0
-
-
-class _ListenHandle:
-    """Lets another thread break the listen request before its answer arrives."""
-
-    def __init__(self) -> None:
-        self._abort: Optional[Callable[[], None]] = None
-        self.aborted = False
-
-    def set_abort(self, abort: Optional[Callable[[], None]]) -> None:
-        self._abort = abort
-
-    def check(self) -> None:
-        if self.aborted:
-            raise CallInterrupted(0)
-
-    def abort(self) -> None:
-        self.aborted = True
-        abort = self._abort
-        if abort is not None:
-            abort()
 
 
 ParamHeaders = list[tuple[tuple[str, ...], str]]
@@ -316,7 +296,7 @@ class ModernHTTPTransport(Transport):
                     # while build() ran is seen through the version.
                     self._lock.wait_for(partial(self._filter_changed, version))
                 continue
-            handle = _ListenHandle()
+            handle = AbortHandle()
             with self._lock:
                 self._listen_abort = handle.abort
             try:

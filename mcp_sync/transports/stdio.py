@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, Callable, Optional, Union
 
 from .. import jsonrpc
-from ..engine import Call
+from ..engine import Call, StreamTimeout
 from ..errors import MCPSyncError, ProtocolError, TransportError, excerpt
 from .base import Transport
 
@@ -129,14 +131,18 @@ class StdioTransport(Transport):
                     stderr=subprocess.PIPE,
                     env=safe_environment(self._env),
                     cwd=self._cwd,
-                    bufsize=0,
                     start_new_session=sys.platform != "win32",
                 )
             except OSError as exc:
+                where = f" in {self._cwd!r}" if self._cwd else ""
                 raise TransportError(
-                    f"could not start {self.command[0]!r}: {exc.strerror or exc}"
+                    f"could not start {self.command[0]!r}{where}: {exc.strerror or exc}"
                 ) from exc
             self._process = process
+            self._exit_error = None
+            if sys.platform != "win32" and process.stdin is not None:
+                # Writes wait with select() and a deadline, never blocked on a full pipe.
+                os.set_blocking(process.stdin.fileno(), False)
         for target, name in ((self._read_stdout, "stdout"), (self._read_stderr, "stderr")):
             thread = threading.Thread(
                 target=target, args=(process,), name=f"mcp_sync-stdio-{name}", daemon=True
@@ -146,7 +152,7 @@ class StdioTransport(Transport):
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _write(self, message: dict[str, Any]) -> None:
+    def _write(self, message: dict[str, Any], timeout: Optional[float]) -> None:
         data = jsonrpc.encode(message) + b"\n"
         with self._lock:
             process, error = self._process, self._exit_error
@@ -154,21 +160,27 @@ class StdioTransport(Transport):
             raise error
         if process is None or process.stdin is None:
             raise TransportError("the server process is not running")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._write_lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            raise StreamTimeout()
         try:
-            with self._write_lock:
-                process.stdin.write(data)
-                process.stdin.flush()
+            _write_all(process.stdin, data, deadline)
         except (BrokenPipeError, OSError, ValueError) as exc:
             raise self._exit_error or TransportError(
                 f"the server's stdin is closed ({type(exc).__name__})"
             ) from exc
+        finally:
+            self._write_lock.release()
 
     def send_request(self, message: dict[str, Any], call: Call) -> None:
         # The answer arrives on the reader thread; the engine waits for it.
-        self._write(message)
+        self._write(message, call.remaining())
 
     def send_message(self, message: dict[str, Any], *, timeout: Optional[float]) -> None:
-        self._write(message)
+        try:
+            self._write(message, timeout)
+        except StreamTimeout as exc:
+            raise TransportError("the server did not read its stdin in time") from exc
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -241,6 +253,14 @@ class StdioTransport(Transport):
 
     # --- shutdown ---------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """Stop the server process, but let :meth:`start` run a new one (after a failed connect)."""
+        self.close()
+        with self._lock:
+            self._closing = False
+            self._process = None
+            self._threads = []
+
     def close(self) -> None:
         """Close stdin, wait, SIGTERM, wait, SIGKILL; every wait bounded. Idempotent."""
         with self._lock:
@@ -285,6 +305,27 @@ def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
         pass
 
 
+def _write_all(stdin: IO[bytes], data: bytes, deadline: Optional[float]) -> None:
+    if sys.platform == "win32":
+        stdin.write(data)
+        stdin.flush()
+        return
+    fd = stdin.fileno()
+    view = memoryview(data)
+    while view:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise StreamTimeout()
+        _, writable, _ = select.select([], [fd], [], left)
+        if not writable:
+            continue
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            continue
+        view = view[written:]
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.stdin is not None:
         try:
@@ -296,7 +337,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             _signal(process, sig)
         try:
             process.wait(timeout=_EXIT_WAIT)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
-    log.warning("mcp_sync: the server process %s did not exit even after SIGKILL", process.pid)
+    else:
+        log.warning("mcp_sync: the server process %s did not exit even after SIGKILL", process.pid)
+    # Whatever the server started (npx starts node) goes with it, even if it left on its own.
+    _signal(process, getattr(signal, "SIGKILL", signal.SIGTERM))

@@ -186,3 +186,26 @@ def test_a_timed_out_call_over_stdio_leaves_the_client_usable(stdio_client):
     with pytest.raises(mcp_sync.RequestTimeout):
         stdio_client.call_tool("slow", {"steps": 1, "delay": 5}, timeout=0.3)
     assert stdio_client.call_tool("echo", {"text": "after"}).text == "after"
+
+
+def test_a_failed_connect_leaves_no_server_running():
+    client = mcp_sync.Client(
+        misbehaving_command("--exit-on", "initialize"), protocol_version="2025-11-25", timeout=5
+    )
+    with pytest.raises(mcp_sync.TransportError):
+        client.connect()
+    assert client._stdio._process is None  # type: ignore[union-attr]
+    client.close()
+    assert _mcp_threads() == []
+
+
+def test_config_env_and_call_env_are_merged(tmp_path):
+    command = misbehaving_command()
+    config = {
+        "mcpServers": {"local": {"command": command[0], "args": command[1:], "env": {"A": "1"}}}
+    }
+    client = mcp_sync.Client.from_config(config, "local", env={"B": "2"}, timeout=10)
+    try:
+        assert client._stdio._env == {"A": "1", "B": "2"}  # type: ignore[union-attr]
+    finally:
+        client.close()

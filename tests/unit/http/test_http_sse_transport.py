@@ -55,3 +55,17 @@ def test_transport_option_must_name_a_known_transport():
 def test_sse_cannot_carry_the_modern_protocol():
     with pytest.raises(ValueError):
         mcp_sync.Client("http://mcp.test/sse", transport="sse", protocol_version="2026-07-28")
+
+
+def test_the_default_port_written_out_is_the_same_origin():
+    sse = HTTPSSETransport("http://mcp.test/sse")
+    try:
+        sse._take_endpoint("http://mcp.test:80/messages")
+        assert sse._endpoint == "http://mcp.test:80/messages"
+    finally:
+        sse.close()
+
+
+def test_sse_needs_a_url_not_a_command():
+    with pytest.raises(ValueError):
+        mcp_sync.Client(["my-server"], transport="sse")
