@@ -192,13 +192,13 @@ def test_sampling_input_request_goes_to_the_sampling_handler(server, make_client
 
 
 def test_roots_input_request_is_answered_with_the_roots(server, make_client):
-    client = make_client(roots=["file:///work/project"]).connect()
+    client = make_client(roots=["file:///srv/project"]).connect()
     server.script("tools/call", server.input_required({"where": {"method": "roots/list"}}, "s"))
 
     client.call_tool("scan", {})
 
     _, retry = server.posts("tools/call")
-    assert retry.params["inputResponses"] == {"where": {"roots": [{"uri": "file:///work/project"}]}}
+    assert retry.params["inputResponses"] == {"where": {"roots": [{"uri": "file:///srv/project"}]}}
 
 
 def test_several_input_requests_in_one_round_are_all_answered(server, make_client):
