@@ -69,7 +69,7 @@ def test_client_capabilities_in_meta_name_the_handlers(server, make_client):
     client = make_client(
         elicitation_handler=lambda params: {"action": "cancel"},
         sampling_handler=lambda params: {"role": "assistant", "content": {"type": "text"}},
-        roots=["file:///work"],
+        roots=["file:///srv"],
     ).connect()
 
     client.list_tools()
