@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.ts_servers import ensure_node_modules
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -176,48 +177,12 @@ def _params():
         )
 
 
-def _install_suite() -> None:
-    """Run ``npm ci`` here once, under a file lock, so ``tox`` alone is enough."""
-    import fcntl
-    import shutil
-
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(
-            "the MCP conformance suite is not installed and npm is not on PATH; "
-            "install Node.js and npm, or run `npm ci` in tests/conformance.",
-            pytrace=False,
-        )
-    with open(HERE / ".npm-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if NODE.exists() and SUITE_CLI.exists():
-            return  # another test process installed it meanwhile
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=HERE,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            pytest.fail(
-                f"`npm ci` in tests/conformance failed ({done.returncode}):\n{done.stderr[-4000:]}",
-                pytrace=False,
-            )
-
-
 def _require_suite() -> None:
-    if not (NODE.exists() and SUITE_CLI.exists()):
-        _install_suite()
-    missing = [p for p in (NODE, SUITE_CLI) if not p.exists()]
-    if missing:
-        pytest.fail(
-            "MCP conformance suite is not installed (missing "
-            + ", ".join(str(p.relative_to(REPO_ROOT)) for p in missing)
-            + "). Run `npm ci` in tests/conformance first.",
-            pytrace=False,
-        )
+    """Install the pinned suite and Node 22 on first use, so ``tox`` alone is enough."""
+    try:
+        ensure_node_modules()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def _require_client() -> None:

