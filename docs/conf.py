@@ -53,6 +53,9 @@ nitpick_ignore_regex = [
     (r"py:.*", r"urllib3(\..*)?"),
     (r"py:.*", r"tenacity(\..*)?"),
     (r"py:.*", r"sseclient(\..*)?"),
+    (r"py:.*", r"(cryptography|jwt|keyring)(\..*)?"),
+    # The union of cryptography's private key classes, named only for type checkers.
+    (r"py:class", r"_PrivateKey"),
     # Single-letter TypeVars (``T``, ``W``) have no page of their own.
     (r"py:(class|obj)", r"(mcp_sync\.[\w.]+\.)?[A-Z]"),
 ]

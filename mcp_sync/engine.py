@@ -11,6 +11,8 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import jsonrpc
@@ -221,6 +223,14 @@ class Call:
             self._cond.notify_all()
             return True
 
+    def shift_deadline(self, seconds: float) -> None:
+        """Move the deadlines ``seconds`` later: time spent waiting for a person does not count."""
+        with self._cond:
+            if self.deadline is not None:
+                self.deadline += seconds
+            if self.hard_deadline is not None:
+                self.hard_deadline += seconds
+
     def on_progress(self, progress: float, total: Optional[float], message: Optional[str]) -> None:
         """Restart the timeout (up to the hard deadline) and pass the progress to the caller."""
         callback = self.progress
@@ -281,6 +291,37 @@ def _run_progress(
 def _is_key(value: Any) -> bool:
     """Whether a server-sent token or id can name a request (strings and integers only)."""
     return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
+# The call whose request the current thread is sending, if any. Set and cleared on
+# that thread by the transport; read on the same thread by auth code waiting for a person.
+_sending = threading.local()
+
+
+@contextmanager
+def sending(call: Optional[Call]) -> Iterator[None]:
+    """Mark ``call`` as the one this thread is sending a request for."""
+    previous = getattr(_sending, "call", None)
+    _sending.call = call
+    try:
+        yield
+    finally:
+        _sending.call = previous
+
+
+@contextmanager
+def waiting_for_person() -> Iterator[None]:
+    """Leave the time spent inside out of the timeout of the call being sent, if any.
+
+    Used while a person completes an interactive authorization in a browser.
+    """
+    call: Optional[Call] = getattr(_sending, "call", None)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        if call is not None:
+            call.shift_deadline(time.monotonic() - started)
 
 
 class CallInterrupted(Exception):

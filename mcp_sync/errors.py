@@ -11,17 +11,26 @@ from __future__ import annotations
 from typing import Any, Optional
 
 __all__ = [
+    "AuthorizationDenied",
+    "AuthorizationError",
+    "AuthorizationTimeout",
     "CapabilityNotSupported",
     "ClientClosedError",
     "ClientStateError",
     "HTTPStatusError",
+    "InsecureEndpointError",
+    "InsufficientScopeError",
+    "InvalidAuthorizationResponse",
     "MCPError",
     "MCPSyncError",
+    "MetadataDiscoveryError",
     "MissingHandlerError",
     "ProtocolError",
+    "RegistrationError",
     "RequestCancelled",
     "RequestTimeout",
     "SessionExpiredError",
+    "TokenRequestError",
     "TransportError",
     "UnsupportedProtocolVersion",
     "excerpt",
@@ -167,3 +176,71 @@ class MissingHandlerError(MCPSyncError):
             f"the server asked for {method}, but the client has no {capability} handler; "
             f"pass {capability}_handler= (or roots=) to Client"
         )
+
+
+class AuthorizationError(MCPSyncError):
+    """Getting an OAuth access token for the server failed.
+
+    ``error`` and ``description`` are the OAuth ``error`` and ``error_description``
+    when the authorization server sent them; ``status`` is the HTTP status of the
+    answer that failed, if any. Tokens, codes and client secrets are never included.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: Optional[str] = None,
+        description: Optional[str] = None,
+        status: Optional[int] = None,
+    ):
+        self.error = error
+        self.description = description
+        self.status = status
+        details = [f"HTTP {status}"] if status is not None else []
+        if error:
+            details.append(excerpt(error, 80))
+        if description:
+            details.append(excerpt(description, 200))
+        super().__init__(message + (f" ({': '.join(details)})" if details else ""))
+
+
+class MetadataDiscoveryError(AuthorizationError):
+    """No usable protected resource or authorization server metadata was found."""
+
+
+class InsecureEndpointError(AuthorizationError):
+    """An authorization endpoint is not HTTPS (only loopback may use plain HTTP), or the
+    authorization server lacks a protection the client requires, such as PKCE with S256."""
+
+
+class RegistrationError(AuthorizationError):
+    """The client could not register with the authorization server."""
+
+
+class TokenRequestError(AuthorizationError):
+    """The token endpoint refused to issue a token (``error`` holds the OAuth error code)."""
+
+
+class AuthorizationDenied(AuthorizationError):
+    """The user or the authorization server refused the authorization request."""
+
+
+class InvalidAuthorizationResponse(AuthorizationError):
+    """The authorization response was not the one the client expects: its ``state`` or
+    ``iss`` did not match, or it carried no code. The code was not used."""
+
+
+class AuthorizationTimeout(AuthorizationError):
+    """The interactive authorization did not complete in time."""
+
+
+class InsufficientScopeError(AuthorizationError):
+    """The server still refused the request for lack of scope after the allowed step-ups.
+
+    ``scopes`` is the scope the server asked for last.
+    """
+
+    def __init__(self, message: str, *, scopes: Optional[str] = None, status: int = 403):
+        self.scopes = scopes
+        super().__init__(message, error="insufficient_scope", status=status)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import requests
 import urllib3
 
-from ..engine import Call, CallInterrupted, StreamTimeout
+from ..engine import Call, CallInterrupted, StreamTimeout, sending
 from ..errors import TransportError
 
 if TYPE_CHECKING:
@@ -247,15 +247,16 @@ def send_http(
         _sending.slot = slot
         call.set_abort(slot.abort)
     try:
-        return http.request(
-            method,
-            url,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=(connect, read_timeout),
-            stream=True,
-        )
+        with sending(call):
+            return http.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=(connect, read_timeout),
+                stream=True,
+            )
     except requests.exceptions.ConnectTimeout as exc:
         raise TransportError(f"{method} {url}: connecting timed out") from exc
     except requests.exceptions.RequestException as exc:

@@ -20,7 +20,7 @@ import requests
 
 from .. import jsonrpc
 from ..engine import Call, CallInterrupted, StreamTimeout
-from ..errors import HTTPStatusError, ProtocolError, TransportError, excerpt
+from ..errors import AuthorizationError, HTTPStatusError, ProtocolError, TransportError, excerpt
 from ..sse import iter_sse
 from ._http import (
     DEFAULT_RETRY,
@@ -417,6 +417,12 @@ class StreamableHTTPTransport(Transport):
                 headers["Last-Event-ID"] = last_id
             try:
                 response = self._send("GET", headers, LISTENER_IDLE)
+            except AuthorizationError as exc:
+                # Signing in again is for the caller's requests; the listener waits for them.
+                self._listener_settled.set()
+                log.warning("mcp_sync: the GET stream was not authorized: %s", exc)
+                idle_generation = generation
+                continue
             except (TransportError, StreamTimeout) as exc:
                 self._listener_settled.set()
                 failures += 1

@@ -14,7 +14,10 @@ import os
 import sys
 from typing import Any, Callable
 
+import requests
+
 import mcp_sync
+import mcp_sync.oauth
 
 log = logging.getLogger("conformance-client")
 
@@ -115,7 +118,89 @@ def run_invalid_tool_headers(url: str, version: str, context: dict[str, Any]) ->
             client.call_tool("valid_tool", {"region": "us-west1"})
 
 
+# --- authorization -------------------------------------------------------------------
+
+# The suite's mock authorization server accepts any redirect URI and this CIMD URL.
+REDIRECT_URI = "http://localhost:3000/callback"
+CLIENT_METADATA_URL = "https://conformance-test.local/client-metadata.json"
+
+
+def follow_authorization(url: str) -> str:
+    """Headless sign-in: the mock approves at once, so the redirect's Location is the answer."""
+    response = requests.get(url, allow_redirects=False, timeout=10)
+    location = response.headers.get("Location")
+    if response.status_code not in (301, 302, 303, 307, 308) or not location:
+        raise mcp_sync.AuthorizationError(
+            "the authorization endpoint did not redirect", status=response.status_code
+        )
+    return location
+
+
+def _oauth(context: dict[str, Any], **options: Any) -> mcp_sync.oauth.OAuth:
+    return mcp_sync.oauth.OAuth(
+        redirect_handler=follow_authorization,
+        redirect_uri=REDIRECT_URI,
+        client_name="mcp_sync conformance client",
+        client_metadata_url=CLIENT_METADATA_URL,
+        client_id=context.get("client_id"),
+        client_secret=context.get("client_secret"),
+        **options,
+    )
+
+
+def _use_server(client: mcp_sync.Client) -> None:
+    if client.server_capabilities.tools is not None:
+        for tool in client.list_tools():
+            client.call_tool(tool.name, {})
+
+
+def run_oauth(url: str, version: str, context: dict[str, Any]) -> None:
+    with _client(url, version, auth=_oauth(context)) as client:
+        _use_server(client)
+
+
+def run_dpop(url: str, version: str, context: dict[str, Any]) -> None:
+    with _client(url, version, auth=_oauth(context, dpop=True)) as client:
+        _use_server(client)
+
+
+def run_client_credentials(url: str, version: str, context: dict[str, Any]) -> None:
+    if context.get("private_key_pem"):
+        key = mcp_sync.oauth.SigningKey.from_pem(
+            context["private_key_pem"], alg=context.get("signing_algorithm")
+        )
+        auth = mcp_sync.oauth.ClientCredentials(context["client_id"], private_key=key)
+    else:
+        auth = mcp_sync.oauth.ClientCredentials(context["client_id"], context["client_secret"])
+    with _client(url, version, auth=auth) as client:
+        _use_server(client)
+
+
+def run_workload_identity(url: str, version: str, context: dict[str, Any]) -> None:
+    auth = mcp_sync.oauth.WorkloadIdentity(context["valid_jwt"])
+    with _client(url, version, auth=auth) as client:
+        _use_server(client)
+
+
+def run_enterprise(url: str, version: str, context: dict[str, Any]) -> None:
+    auth = mcp_sync.oauth.EnterpriseAuth(
+        id_token=context["idp_id_token"],
+        idp_token_endpoint=context["idp_token_endpoint"],
+        idp_client_id=context["idp_client_id"],
+        client_id=context["client_id"],
+        client_secret=context.get("client_secret"),
+    )
+    with _client(url, version, auth=auth) as client:
+        _use_server(client)
+
+
 SCENARIOS: dict[str, Callable[[str, str, dict[str, Any]], None]] = {
+    "auth/dpop": run_dpop,
+    "auth/dpop-nonce": run_dpop,
+    "auth/client-credentials-jwt": run_client_credentials,
+    "auth/client-credentials-basic": run_client_credentials,
+    "auth/wif-jwt-bearer": run_workload_identity,
+    "auth/enterprise-managed-authorization": run_enterprise,
     "initialize": run_initialize,
     "tools_call": run_tools_call,
     "elicitation-sep1034-client-defaults": run_elicitation_defaults,
@@ -139,7 +224,7 @@ def main(argv: list) -> int:
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION", mcp_sync.LATEST_LEGACY_VERSION)
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
-    runner = SCENARIOS.get(scenario, run_default)
+    runner = SCENARIOS.get(scenario) or (run_oauth if scenario.startswith("auth/") else run_default)
     try:
         runner(url, version, context)
     except mcp_sync.MCPSyncError as exc:

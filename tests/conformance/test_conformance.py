@@ -99,12 +99,39 @@ SCENARIOS_2026_07_28_ONLY = [
 
 # Scenarios of both revisions that are also run at the 2026-07-28 wire, so the
 # client's modern era is graded on them too.
-SCENARIOS_ALSO_MODERN = ["tools_call", "json-schema-2020-12-preservation"]
+SCENARIOS_ALSO_MODERN = [
+    "tools_call",
+    "json-schema-2020-12-preservation",
+    *(name for name in SCENARIOS_2025_11_25 if name.startswith("auth/")),
+]
+
+# The 2025-03-26 authorization back-compat scenarios (no protected resource
+# metadata: discovery at the server's origin, then default endpoints).
+LEGACY_AUTH_VERSION = "2025-03-26"
+SCENARIOS_2025_03_26 = [
+    "auth/2025-03-26-oauth-metadata-backcompat",
+    "auth/2025-03-26-oauth-endpoint-fallback",
+]
+
+# Extension scenarios (`[extension]` in `conformance list --client`): client
+# credentials, enterprise-managed authorization, DPoP, workload identity and
+# skills.  They belong to no spec version, so they run without --spec-version.
+EXTENSION_SCENARIOS = [
+    "auth/client-credentials-jwt",
+    "auth/client-credentials-basic",
+    "auth/enterprise-managed-authorization",
+    "auth/dpop",
+    "auth/dpop-nonce",
+    "auth/wif-jwt-bearer",
+]
+NO_VERSION = "extension"
 
 SCENARIO_RUNS = (
     [(name, STATEFUL_VERSION) for name in SCENARIOS_2025_11_25]
     + [(name, MODERN_VERSION) for name in SCENARIOS_2026_07_28_ONLY]
     + [(name, MODERN_VERSION) for name in SCENARIOS_ALSO_MODERN]
+    + [(name, LEGACY_AUTH_VERSION) for name in SCENARIOS_2025_03_26]
+    + [(name, NO_VERSION) for name in EXTENSION_SCENARIOS]
 )
 ALL_SCENARIOS = {name for name, _ in SCENARIO_RUNS}
 
@@ -257,6 +284,7 @@ def test_client_scenario(scenario: str, spec_version: str, tmp_path: Path) -> No
     _require_client()
 
     out_dir = tmp_path / "results"
+    version_args = [] if spec_version == NO_VERSION else ["--spec-version", spec_version]
     returncode, output = _run(
         [
             "client",
@@ -264,8 +292,7 @@ def test_client_scenario(scenario: str, spec_version: str, tmp_path: Path) -> No
             _client_command(),
             "--scenario",
             scenario,
-            "--spec-version",
-            spec_version,
+            *version_args,
             "--timeout",
             str(CLIENT_TIMEOUT_MS),
             "--output-dir",
@@ -332,7 +359,20 @@ def test_expected_failures_name_known_scenarios() -> None:
     assert not unknown, f"expected-failures.txt names scenarios that are not run: {unknown}"
 
 
-@pytest.mark.parametrize("spec_version", [STATEFUL_VERSION, MODERN_VERSION])
+def test_extension_scenarios_match_pinned_suite() -> None:
+    """Every authorization extension scenario of the suite is run here."""
+    _require_suite()
+    returncode, output = _run(["list", "--client"], timeout=60)
+    assert returncode == 0, _tail(output)
+    listed = set(re.findall(r"^\s+- (auth/\S+) \[extension\]", output, flags=re.MULTILINE))
+    assert listed == set(EXTENSION_SCENARIOS), (
+        f"suite {SUITE_VERSION} lists other auth extension scenarios: "
+        f"missing here {sorted(listed - set(EXTENSION_SCENARIOS))}, "
+        f"not in suite {sorted(set(EXTENSION_SCENARIOS) - listed)}"
+    )
+
+
+@pytest.mark.parametrize("spec_version", [LEGACY_AUTH_VERSION, STATEFUL_VERSION, MODERN_VERSION])
 def test_scenario_list_matches_pinned_suite(spec_version: str) -> None:
     """The hard-coded scenario lists must match what the installed suite has."""
     _require_suite()
@@ -340,7 +380,9 @@ def test_scenario_list_matches_pinned_suite(spec_version: str) -> None:
     assert returncode == 0, _tail(output)
     listed = re.findall(r"^\s+- (\S+)", output, flags=re.MULTILINE)
     assert listed, _tail(output)
-    if spec_version == STATEFUL_VERSION:
+    if spec_version == LEGACY_AUTH_VERSION:
+        expected = set(SCENARIOS_2025_03_26)
+    elif spec_version == STATEFUL_VERSION:
         expected = set(SCENARIOS_2025_11_25)
     else:
         expected = set(SCENARIOS_2026_07_28_ONLY) | {
