@@ -23,6 +23,7 @@ from .engine import CancelToken
 from .errors import (
     AuthorizationDenied,
     AuthorizationError,
+    AuthorizationRequired,
     AuthorizationTimeout,
     CapabilityNotSupported,
     ClientClosedError,
@@ -90,6 +91,7 @@ __all__ = [
     "AudioContent",
     "AuthorizationDenied",
     "AuthorizationError",
+    "AuthorizationRequired",
     "AuthorizationTimeout",
     "BearerAuth",
     "CallToolResult",

@@ -293,20 +293,45 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, (str, int)) and not isinstance(value, bool)
 
 
-# The call whose request the current thread is sending, if any. Set and cleared on
-# that thread by the transport; read on the same thread by auth code waiting for a person.
-_sending = threading.local()
+# The call whose request the current thread is sending, if any, and whether a person
+# may be asked to sign in for it. Set and cleared on that thread by the transport; read
+# on the same thread by auth code that waits for a person.
+_current = threading.local()
 
 
 @contextmanager
-def sending(call: Optional[Call]) -> Iterator[None]:
-    """Mark ``call`` as the one this thread is sending a request for."""
-    previous = getattr(_sending, "call", None)
-    _sending.call = call
+def sending(call: object) -> Iterator[None]:
+    """Mark ``call`` (a :class:`Call`; anything else counts as none) as the one this
+    thread is sending a request for."""
+    previous = getattr(_current, "call", None)
+    _current.call = call if isinstance(call, Call) else None
     try:
         yield
     finally:
-        _sending.call = previous
+        _current.call = previous
+
+
+@contextmanager
+def in_background() -> Iterator[None]:
+    """Mark this thread's requests as background ones (listener streams): nobody is
+    there to sign in for them."""
+    previous = getattr(_current, "background", False)
+    _current.background = True
+    try:
+        yield
+    finally:
+        _current.background = previous
+
+
+def is_background() -> bool:
+    return bool(getattr(_current, "background", False))
+
+
+def raise_if_cancelled() -> None:
+    """Stop a wait on behalf of the call being sent if that call was cancelled or closed."""
+    call: Optional[Call] = getattr(_current, "call", None)
+    if call is not None and call.done:  # cancelled, or failed by the client's close()
+        raise CallInterrupted(call.state)
 
 
 @contextmanager
@@ -315,7 +340,7 @@ def waiting_for_person() -> Iterator[None]:
 
     Used while a person completes an interactive authorization in a browser.
     """
-    call: Optional[Call] = getattr(_sending, "call", None)
+    call: Optional[Call] = getattr(_current, "call", None)
     started = time.monotonic()
     try:
         yield

@@ -13,6 +13,7 @@ from typing import Any, Optional
 __all__ = [
     "AuthorizationDenied",
     "AuthorizationError",
+    "AuthorizationRequired",
     "AuthorizationTimeout",
     "CapabilityNotSupported",
     "ClientClosedError",
@@ -229,6 +230,12 @@ class AuthorizationDenied(AuthorizationError):
 class InvalidAuthorizationResponse(AuthorizationError):
     """The authorization response was not the one the client expects: its ``state`` or
     ``iss`` did not match, or it carried no code. The code was not used."""
+
+
+class AuthorizationRequired(AuthorizationError):
+    """A person has to sign in, and the auth cannot ask them here: on a background
+    stream, or in a web application that signs people in through its own pages
+    (:meth:`~mcp_sync.oauth.OAuth.start_authorization`)."""
 
 
 class AuthorizationTimeout(AuthorizationError):

@@ -11,13 +11,27 @@ Tokens are kept in a :class:`TokenStorage`: :class:`MemoryStorage` (the default)
 :class:`FileStorage` or :class:`KeyringStorage`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .authorization_code import OAuth, RedirectHandler
 from .base import OAuthBase
 from .grants import ClientCredentials, EnterpriseAuth, MachineGrant, WorkloadIdentity
 from .jwt import DPoPKey, SigningKey
-from .loopback import LoopbackRedirect
 from .models import ClientRegistration, TokenSet
 from .storage import FileStorage, KeyringStorage, MemoryStorage, TokenStorage
+
+if TYPE_CHECKING:
+    from .loopback import LoopbackRedirect
+
+
+def __getattr__(name: str) -> Any:
+    # The loopback receiver needs http.server and webbrowser: loaded on first use.
+    if name == "LoopbackRedirect":
+        from .loopback import LoopbackRedirect
+
+        return LoopbackRedirect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ClientCredentials",

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..engine import waiting_for_person
+from ..engine import is_background, waiting_for_person
 from ..errors import (
     AuthorizationDenied,
+    AuthorizationRequired,
     InsecureEndpointError,
     InvalidAuthorizationResponse,
     RegistrationError,
     TokenRequestError,
 )
 from .base import AuthContext, OAuthBase, json_or_none, parse_registration
-from .discovery import require_secure_url
+from .discovery import is_loopback_url, require_secure_url
 from .models import ClientRegistration, TokenSet
 from .pkce import code_challenge, new_code_verifier, new_state
 
@@ -78,6 +80,16 @@ class OAuth(OAuthBase):
         self._redirect_uri = redirect_uri
         self._open_browser = open_browser
         self._login_timeout = login_timeout
+        self._loopback: Optional[Any] = None  # the LoopbackRedirect made here, closed by close()
+
+    def close(self) -> None:
+        """Stop listening for redirects and release connections. The object stays usable."""
+        loopback, self._loopback = self._loopback, None
+        if loopback is not None:
+            if self._handler is loopback:
+                self._handler = None
+            loopback.close()
+        super().close()
 
     # -- redirect --------------------------------------------------------------------
 
@@ -86,10 +98,18 @@ class OAuth(OAuthBase):
         if handler is None:
             from .loopback import LoopbackRedirect
 
-            loopback = LoopbackRedirect(
-                open_browser=self._open_browser, timeout=self._login_timeout
-            )
-            self._handler = handler = loopback
+            options = {"open_browser": self._open_browser, "timeout": self._login_timeout}
+            if self._redirect_uri is None:
+                loopback = LoopbackRedirect(**options)  # type: ignore[arg-type]
+            elif is_loopback_url(self._redirect_uri) and self._redirect_uri.startswith("http:"):
+                loopback = LoopbackRedirect.for_uri(self._redirect_uri, **options)
+            else:
+                raise AuthorizationRequired(
+                    "the user has to sign in: send them to start_authorization() (a "
+                    "redirect_uri that is not on loopback needs a redirect_handler to "
+                    "sign in here)"
+                )
+            self._handler = handler = self._loopback = loopback
         # The loopback's port may change between sign-ins, so its URI is read each time.
         redirect_uri = self._redirect_uri or getattr(handler, "redirect_uri", None)
         if not isinstance(redirect_uri, str):
@@ -105,7 +125,10 @@ class OAuth(OAuthBase):
         return self._preregistered(context) or self._stored_client(context)
 
     def _forget_client(self, context: AuthContext) -> None:
-        self._storage.delete(self._client_key(context.issuer))
+        try:
+            self._storage.delete(self._client_key(context.issuer))
+        except Exception as exc:
+            log.warning("forgetting the client registration failed: %s", type(exc).__name__)
 
     def _stored_client(self, context: AuthContext) -> Optional[ClientRegistration]:
         if self._client_metadata_url and context.metadata.client_id_metadata_document_supported:
@@ -116,7 +139,12 @@ class OAuth(OAuthBase):
                 ),
                 issuer=context.issuer,
             )
-        stored = ClientRegistration.from_dict(self._storage.load(self._client_key(context.issuer)))
+        try:
+            record = self._storage.load(self._client_key(context.issuer))
+        except Exception as exc:  # a broken storage costs a registration, not the request
+            log.warning("reading the client registration failed: %s", type(exc).__name__)
+            record = None
+        stored = ClientRegistration.from_dict(record)
         if stored is None or stored.issuer != context.issuer or stored.secret_expired():
             return None
         return stored
@@ -172,13 +200,21 @@ class OAuth(OAuthBase):
                 status=status,
             )
         client = parse_registration(payload, issuer=context.issuer, redirect_uris=[redirect_uri])
-        self._storage.save(self._client_key(context.issuer), client.to_dict())
+        try:
+            self._storage.save(self._client_key(context.issuer), client.to_dict())
+        except Exception as exc:  # the registration works; the next run registers again
+            log.warning("storing the client registration failed: %s", type(exc).__name__)
         log.info("registered with %s", context.issuer)
         return client
 
     # -- the grant ----------------------------------------------------------------------
 
     def _grant(self, context: AuthContext, scope: Optional[str]) -> TokenSet:
+        if is_background():
+            raise AuthorizationRequired(
+                "a sign-in is needed, and a background stream does not ask for one; "
+                "the next request of the caller will"
+            )
         handler, redirect_uri = self._receiver()
         url, pending = self._begin(context, scope, redirect_uri)
         with waiting_for_person():
@@ -221,6 +257,10 @@ class OAuth(OAuthBase):
         }
         if scope:
             params["scope"] = scope
+            if "offline_access" in scope.split():
+                # OpenID Connect providers issue refresh tokens for offline_access only
+                # after an explicit consent.
+                params["prompt"] = "consent"
         if context.resource is not None:
             params["resource"] = context.resource
         return _add_query(metadata.authorization_endpoint, params), pending
@@ -256,12 +296,12 @@ class OAuth(OAuthBase):
         """
         if self._redirect_uri is None:
             raise ValueError("start_authorization() needs OAuth(redirect_uri=...)")
-        self._bind(server_url or self._server_url or "")
+        self._bind(server_url or self._server_url or "", explicit=True)
         if self._server_url is None:
             raise ValueError("start_authorization() needs the MCP server URL")
         context = self._discover(None)
         url, pending = self._begin(context, self._select_scope(context, None), self._redirect_uri)
-        self._storage.save(f"pending|{pending.state}", pending.to_dict())
+        self._storage.save(f"pending|{pending.state}", {**pending.to_dict(), "at": time.time()})
         return url
 
     def finish_authorization(self, callback_url: str) -> TokenSet:
@@ -276,6 +316,11 @@ class OAuth(OAuthBase):
                 "no sign-in was started with this state, or it was finished already"
             )
         self._storage.delete(f"pending|{state}")
+        started = record.get("at") if record else None
+        if isinstance(started, (int, float)) and time.time() - started > self._login_timeout:
+            raise InvalidAuthorizationResponse(
+                "this sign-in was started too long ago; start a new one"
+            )
         context = self._discover(None)
         if context.issuer != pending.issuer:
             raise InvalidAuthorizationResponse(
@@ -372,20 +417,16 @@ class _Pending:
 
 
 def _check_redirect_uri(uri: str) -> None:
+    # MCP: every redirect URI is a localhost URL or an HTTPS URL.
     parts = urlsplit(uri)
     if parts.fragment:
         raise ValueError("redirect_uri must not have a fragment")
-    if parts.scheme == "https":
+    if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http":
-        try:
-            require_secure_url(uri, "redirect URI")
-        except Exception as exc:
-            raise ValueError("redirect_uri must be https, or http on localhost") from exc
-        return
-    # A private-use scheme (RFC 8252 section 7.1), such as com.example.app:/callback
-    if not parts.scheme or "." not in parts.scheme:
-        raise ValueError("redirect_uri must be https, http on localhost, or a private-use scheme")
+    try:
+        require_secure_url(uri, "redirect URI")
+    except Exception as exc:
+        raise ValueError("redirect_uri must be an https URL, or http on localhost") from exc
 
 
 def _add_query(url: str, params: dict[str, str]) -> str:

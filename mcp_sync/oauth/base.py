@@ -12,6 +12,8 @@ Subclasses supply the grant (:meth:`OAuthBase._grant`).
 from __future__ import annotations
 
 import base64
+import copy as copy_module
+import enum
 import json
 import logging
 import threading
@@ -22,8 +24,10 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 from requests.auth import AuthBase
 
+from ..engine import raise_if_cancelled, waiting_for_person
 from ..errors import (
     AuthorizationError,
+    ClientStateError,
     InsufficientScopeError,
     MetadataDiscoveryError,
     RegistrationError,
@@ -36,6 +40,7 @@ from .discovery import (
     authorization_server_metadata_urls,
     canonical_url,
     find_challenge,
+    is_loopback_url,
     legacy_endpoints,
     protected_resource_metadata_urls,
     require_secure_url,
@@ -57,6 +62,8 @@ MAX_DOCUMENT = 1 << 20
 # The MCP revision sent on the 2025-03-26 metadata request at the server's origin.
 LEGACY_AUTH_VERSION = "2025-03-26"
 FORM = "application/x-www-form-urlencoded"
+# A 401 or 403 body read this far is drained, so its connection can be used again.
+CHALLENGE_BODY = 65536
 
 
 def merge_scopes(*scopes: Optional[str]) -> Optional[str]:
@@ -90,12 +97,35 @@ class AuthContext:
         return self.metadata.issuer
 
 
+class Step(enum.Enum):
+    """What a challenge asks of the auth."""
+
+    REFRESH = "refresh"  # the token expired: refresh it
+    UNAUTHORIZED = "unauthorized"  # 401: refresh, or authorize anew
+    STEP_UP = "step_up"  # 403 insufficient_scope: authorize with more scope
+    NONCE = "nonce"  # 401 use_dpop_nonce: resend with the server's nonce
+
+
+REFRESH, UNAUTHORIZED, STEP_UP, NONCE = Step.REFRESH, Step.UNAUTHORIZED, Step.STEP_UP, Step.NONCE
+
+
+def copy_error(error: AuthorizationError) -> AuthorizationError:
+    """The same error again, for a thread that waited on the one that failed."""
+    try:
+        copy = copy_module.copy(error)
+    except Exception:
+        return AuthorizationError(str(error), status=error.status)
+    copy.__traceback__ = None
+    return copy
+
+
 class _Flight:
     """One authorization in progress, which other threads wait for."""
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.error: Optional[BaseException] = None
+        self.owner = threading.get_ident()  # the leading thread
 
 
 class OAuthBase(AuthBase):
@@ -114,8 +144,9 @@ class OAuthBase(AuthBase):
         client_secret: Optional[str] = None,
         private_key: Optional[SigningKey] = None,
         token_endpoint_auth_method: Optional[str] = None,
-        issuer: Optional[str] = None,
+        authorization_server: Optional[str] = None,
         storage: Optional[TokenStorage] = None,
+        account: Optional[str] = None,
         dpop: Union[bool, DPoPKey] = False,
         timeout: float = 30.0,
         verify: Union[bool, str] = True,
@@ -127,25 +158,36 @@ class OAuthBase(AuthBase):
             raise ValueError("max_step_ups must be 0 or more")
         if client_secret is not None and client_id is None:
             raise ValueError("client_secret needs client_id")
+        if token_endpoint_auth_method == "private_key_jwt" and private_key is None:
+            raise ValueError("token_endpoint_auth_method='private_key_jwt' needs private_key")
+        if dpop or private_key is not None:
+            from .jwt import _require
+
+            _require()  # fail now, not after the person has signed in
         self._fixed_scope: Optional[str] = scopes or None
         self._client_id = client_id
         self._client_secret = client_secret
         self._private_key = private_key
         self._auth_method = token_endpoint_auth_method
-        self._pinned_issuer = issuer
+        self._pinned_issuer = authorization_server
         self._storage: TokenStorage = storage if storage is not None else MemoryStorage()
+        # Tokens in a shared storage belong to one client identity (and one account).
+        self._namespace = "|".join([type(self).__name__, client_id or "", account or ""])
         self._dpop_option = dpop
         self._timeout = timeout
         self._verify = verify
         self._max_step_ups = max_step_ups
         # Guards every field below; held only for reads and writes, never across I/O.
         # Touched by every thread that sends through this auth (callers, listeners).
+        # _token, _resource_nonce and _as_nonce are also read without it: a reference
+        # read is atomic, and a stale value only costs one challenge and a resend.
         self._lock = threading.Lock()
         self._server_url: Optional[str] = canonical_url(server_url) if server_url else None
         self._context: Optional[AuthContext] = None
         self._token: Optional[TokenSet] = None
         self._loaded = False  # stored tokens for the server were looked up
         self._scope: Optional[str] = None  # the scope of the last authorization request
+        self._denied: set[str] = set()  # scopes asked for in a step-up and not granted
         self._flight: Optional[_Flight] = None
         self._dpop_key: Optional[DPoPKey] = None
         self._resource_nonce: Optional[str] = None  # DPoP nonce of the MCP server
@@ -160,15 +202,32 @@ class OAuthBase(AuthBase):
         if not same_origin(url, server):
             return r  # tokens go only to the server they were issued for
         self._load_stored()
-        token = self._token
-        if token is not None and token.expired() and token.refresh_token:
-            try:
-                self._authorize("refresh", None, self._header_value(token))
-            except AuthorizationError as exc:
-                log.warning("refreshing the access token failed: %s", exc)
+        self._refresh_if_expired()
         self._apply(r)
         r.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return r
+
+    def _refresh_if_expired(self) -> None:
+        token = self._token
+        if token is not None and token.expired() and token.refresh_token:
+            try:
+                self._authorize(REFRESH, None, self._header_value(token))
+            except AuthorizationError as exc:
+                # The request goes out with the old token; its 401 tries once more.
+                log.warning("refreshing the access token failed: %s", exc)
+
+    def close(self) -> None:
+        """Release the connections to the authorization server. The object stays usable."""
+        with self._lock:
+            http, self._http = self._http, None
+        if http is not None:
+            http.close()
+
+    def __enter__(self) -> OAuthBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         with self._lock:
@@ -192,14 +251,14 @@ class OAuthBase(AuthBase):
         A stored token is used (and refreshed if it expired); otherwise discovery and
         the grant run as a 401 would. Returns the token set.
         """
-        self._bind(server_url or self._server_url or "")
+        self._bind(server_url or self._server_url or "", explicit=True)
         if self._server_url is None:
             raise ValueError("authorize() needs the MCP server URL")
         self._load_stored()
+        self._refresh_if_expired()
         token = self._token
-        if token is not None and token.expired():
-            self._authorize("refresh", None, self._header_value(token))
-        self._authorize("unauthorized", None, None)
+        stale = self._header_value(token) if token is not None and token.expired() else None
+        self._authorize(UNAUTHORIZED, None, stale)
         token = self._token
         assert token is not None
         return token
@@ -208,6 +267,7 @@ class OAuthBase(AuthBase):
         """Forget the tokens for this server, in memory and in storage."""
         with self._lock:
             context, self._token = self._context, None
+            self._scope, self._denied = None, set()
         if context is not None:
             self._storage.delete(self._token_key(context))
         # A token loaded from storage has no context yet: find it through the pointer.
@@ -219,18 +279,26 @@ class OAuthBase(AuthBase):
 
     # -- binding and storage ---------------------------------------------------------
 
-    def _bind(self, url: str) -> str:
+    def _bind(self, url: str, *, explicit: bool = False) -> str:
+        """Tie the auth to the MCP server of its first request (or of ``url``).
+
+        An explicit URL on another origin than the bound one is an error; a request
+        to another origin simply gets no token.
+        """
         with self._lock:
             if self._server_url is None and url:
                 parts = urlsplit(url)
                 self._server_url = canonical_url(f"{parts.scheme}://{parts.netloc}{parts.path}")
+            elif explicit and url and not same_origin(url, self._server_url or ""):
+                raise ValueError(f"this auth is for {self._server_url}; use another one for {url}")
             return self._server_url or ""
 
     def _token_key(self, context: AuthContext) -> str:
-        return f"tokens|{context.issuer}|{context.resource or context.server_url}"
+        resource = context.resource or context.server_url
+        return f"tokens|{self._namespace}|{context.issuer}|{resource}"
 
     def _server_key(self) -> str:
-        return f"server|{self._server_url}"
+        return f"server|{self._namespace}|{self._server_url}"
 
     def _stored_token_key(self) -> Optional[str]:
         """The storage key of the server's saved tokens, from the server's pointer record."""
@@ -239,13 +307,18 @@ class OAuthBase(AuthBase):
         pointer = self._storage.load(self._server_key())
         if not pointer or not isinstance(pointer.get("issuer"), str):
             return None
-        return f"tokens|{pointer['issuer']}|{pointer.get('resource') or self._server_url}"
+        resource = pointer.get("resource") or self._server_url
+        return f"tokens|{self._namespace}|{pointer['issuer']}|{resource}"
 
     def _load_stored(self) -> None:
         if self._loaded:
             return
-        key = self._stored_token_key()
-        token = TokenSet.from_dict(self._storage.load(key)) if key is not None else None
+        try:
+            key = self._stored_token_key()
+            token = TokenSet.from_dict(self._storage.load(key)) if key is not None else None
+        except Exception as exc:  # a broken storage costs a sign-in, not the request
+            log.warning("reading stored tokens failed: %s", type(exc).__name__)
+            token = None
         with self._lock:
             self._loaded = True
             if self._token is None and token is not None:
@@ -254,10 +327,13 @@ class OAuthBase(AuthBase):
                 self._token = token
 
     def _save(self, context: AuthContext, token: TokenSet) -> None:
-        self._storage.save(self._token_key(context), token.to_dict())
-        self._storage.save(
-            self._server_key(), {"issuer": context.issuer, "resource": context.resource}
-        )
+        try:
+            self._storage.save(self._token_key(context), token.to_dict())
+            self._storage.save(
+                self._server_key(), {"issuer": context.issuer, "resource": context.resource}
+            )
+        except Exception as exc:  # the token works; only the next run will sign in again
+            log.warning("storing the tokens failed: %s", type(exc).__name__)
 
     # -- applying tokens ---------------------------------------------------------------
 
@@ -295,15 +371,34 @@ class OAuthBase(AuthBase):
         from .jwt import DPoPKey
 
         option = self._dpop_option
-        made = option if isinstance(option, DPoPKey) else DPoPKey()
+        made = option if isinstance(option, DPoPKey) else self._stored_dpop_key()
         with self._lock:
             if self._dpop_key is None:
                 self._dpop_key = made
             return self._dpop_key
 
+    def _stored_dpop_key(self) -> DPoPKey:
+        """The DPoP key kept with the tokens (bound tokens are useless without it), or a
+        new one, stored for the next run."""
+        from .jwt import DPoPKey, SigningKey
+
+        key_name = f"dpop|{self._namespace}"
+        try:
+            record = self._storage.load(key_name)
+            if record and isinstance(record.get("pem"), str):
+                return DPoPKey(SigningKey.from_pem(record["pem"], alg=record.get("alg")))
+        except Exception as exc:
+            log.warning("the stored DPoP key is not usable: %s", type(exc).__name__)
+        made = DPoPKey()
+        try:
+            self._storage.save(key_name, {"pem": made.key.private_pem(), "alg": made.alg})
+        except Exception as exc:
+            log.warning("storing the DPoP key failed: %s", type(exc).__name__)
+        return made
+
     # -- challenges ------------------------------------------------------------------------
 
-    def _classify(self, response: requests.Response) -> Optional[tuple[str, Optional[Challenge]]]:
+    def _classify(self, response: requests.Response) -> Optional[tuple[Step, Optional[Challenge]]]:
         if not same_origin(response.url or response.request.url or "", self._server_url or ""):
             return None
         nonce = response.headers.get("DPoP-Nonce")
@@ -323,34 +418,31 @@ class OAuthBase(AuthBase):
                 and challenge.error == "use_dpop_nonce"
                 and nonce
             ):
-                return "nonce", challenge
-            return "unauthorized", challenge
+                return NONCE, challenge
+            return UNAUTHORIZED, challenge
         if challenge is not None and challenge.error == "insufficient_scope":
-            return "step_up", challenge
+            return STEP_UP, challenge
         return None
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        if response.is_redirect:
-            target = urljoin(response.url, response.headers.get("Location", ""))
-            if not same_origin(target, self._server_url or ""):
-                # requests copies this request to follow the redirect; the token and its
-                # proof stay behind (requests itself strips only Authorization).
-                response.request.headers.pop("Authorization", None)
-                response.request.headers.pop("DPoP", None)
-            return response
+        # requests follows a redirect with a copy of the request it first sent, so the
+        # headers to carry are set on that one.
+        original = response.request
         nonce_retried = False
         reauthorized = False
         step_ups = 0
         while True:
             found = self._classify(response)
             if found is None:
+                if response.is_redirect:
+                    self._before_redirect(original, response)
                 return response
             kind, challenge = found
-            if kind == "nonce":
+            if kind is NONCE:
                 if nonce_retried:
                     return response
                 nonce_retried = True
-            elif kind == "unauthorized":
+            elif kind is UNAUTHORIZED:
                 if reauthorized:
                     _discard(response)
                     raise AuthorizationError(
@@ -367,7 +459,7 @@ class OAuthBase(AuthBase):
                 step_ups += 1
             sent = response.request.headers.get("Authorization")
             _discard(response)
-            if kind != "nonce":
+            if kind is not NONCE:
                 self._authorize(kind, challenge, sent)
             prepared = response.request.copy()
             self._apply(prepared)
@@ -377,23 +469,45 @@ class OAuthBase(AuthBase):
             again.request = prepared
             response = again
 
-    def _authorize(self, kind: str, challenge: Optional[Challenge], sent: Optional[str]) -> None:
-        """Run one authorization step (``refresh``, ``unauthorized`` or ``step_up``),
-        or wait for the one another thread is running."""
+    def _before_redirect(
+        self, original: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        # A DPoP proof names the URL it was made for, so none is carried anywhere.
+        original.headers.pop("DPoP", None)
+        token = self._token
+        if same_origin(target, self._server_url or ""):
+            value = self._header_value(token)
+            if value is not None and token is not None:
+                original.headers["Authorization"] = value
+                if token.bound:
+                    original.headers["DPoP"] = self._dpop().proof(
+                        _method_after_redirect(original.method or "GET", response.status_code),
+                        target,
+                        access_token=token.access_token,
+                        nonce=self._resource_nonce,
+                    )
+        else:
+            # requests strips Authorization only when the host changes.
+            original.headers.pop("Authorization", None)
+
+    def _authorize(self, kind: Step, challenge: Optional[Challenge], sent: Optional[str]) -> None:
+        """Run one authorization step, or wait for the one another thread is running."""
         with self._lock:
             current = self._header_value(self._token)
-            if kind in ("unauthorized", "refresh") and current is not None and current != sent:
+            if current is not None and current != sent and kind is not NONCE:
                 return  # another thread has got a new token since this request went out
             flight = self._flight
             leader = flight is None
             if flight is None:
                 flight = self._flight = _Flight()
+            elif flight.owner == threading.get_ident():
+                raise ClientStateError(
+                    "a sign-in is in progress on this thread: a redirect handler or a "
+                    "storage must not send requests through the auth it serves"
+                )
         if not leader:
-            flight.done.wait()
-            if flight.error is not None:
-                raise AuthorizationError(
-                    f"authorization failed in another thread: {flight.error}"
-                ) from flight.error
+            self._follow(flight)
             return
         try:
             self._run(kind, challenge)
@@ -405,38 +519,73 @@ class OAuthBase(AuthBase):
                 self._flight = None
             flight.done.set()
 
-    def _run(self, kind: str, challenge: Optional[Challenge]) -> None:
+    def _follow(self, flight: _Flight) -> None:
+        """Wait for another thread's authorization; a person may take a while, so the
+        wait does not count against this request's timeout, but a cancel ends it."""
+        with waiting_for_person():
+            while not flight.done.wait(0.2):
+                raise_if_cancelled()
+        error = flight.error
+        if error is None:
+            return
+        if isinstance(error, AuthorizationError):
+            copy = copy_error(error)
+            raise copy from error
+        raise AuthorizationError(
+            f"authorization failed in another thread: {type(error).__name__}"
+        ) from error
+
+    def _run(self, kind: Step, challenge: Optional[Challenge]) -> None:
         token = self._token
         # A refresh fits an expired token, or a 401 that names no other problem.
         fits = challenge is None or challenge.error in (None, "invalid_token")
         refreshed = (
-            kind in ("refresh", "unauthorized")
+            kind in (REFRESH, UNAUTHORIZED)
             and token is not None
             and fits
             and self._try_refresh(token, challenge)
         )
-        if refreshed:
-            return
-        if kind == "refresh":
+        if refreshed or kind is REFRESH:
             return
         context = self._discover(challenge)
-        if kind == "step_up":
-            # The union of what was asked before and what is needed now; a challenge
-            # that names no scope means every scope the resource lists.
+        needed: Optional[str] = None
+        if kind is STEP_UP:
+            # The union of what was asked and granted before and what is needed now; a
+            # challenge that names no scope means every scope the resource lists.
             prm = context.resource_metadata
             needed = challenge.scope if challenge is not None else None
             if not needed and prm is not None and prm.scopes_supported:
                 needed = " ".join(prm.scopes_supported)
-            scope = merge_scopes(self._scope, self._fixed_scope, needed)
+            refused = set((needed or "").split()) & self._denied
+            if refused:
+                raise InsufficientScopeError(
+                    "the authorization server did not grant the scope the MCP server "
+                    f"asks for ({' '.join(sorted(refused))}) when it was last asked",
+                    scopes=needed,
+                )
+            scope = merge_scopes(
+                self._scope, token.scope if token else None, self._fixed_scope, needed
+            )
         else:
             scope = self._select_scope(context, challenge)
+            with self._lock:
+                self._denied = set()  # a new sign-in may be granted what was refused
         token = self._grant(context, scope)
+        if token.scope is None:
+            token.scope = scope  # RFC 6749 5.1: no scope in the answer means the one asked
         with self._lock:
             self._scope = scope
         self._set_token(context, token)
+        # Scope asked for and not granted is not asked for again: the next 403 for it
+        # fails at once instead of sending the person to sign in once more.
+        missing = set((needed or "").split()) - set((token.scope or "").split())
+        if missing:
+            with self._lock:
+                self._denied |= missing
 
     def _try_refresh(self, token: TokenSet, challenge: Optional[Challenge]) -> bool:
-        """Use the refresh token, if any; False when there is none or it was refused."""
+        """Use the refresh token, if any. False when there is none or the authorization
+        server refused it (``invalid_grant``); other failures are raised."""
         if not token.refresh_token:
             return False
         context = self._context or self._discover(challenge)
@@ -444,12 +593,17 @@ class OAuthBase(AuthBase):
             self._set_token(context, self._refresh(context, token))
             return True
         except TokenRequestError as exc:
-            log.info("the refresh token was refused (%s); authorizing anew", exc.error)
-            if exc.error == "invalid_client":
+            if exc.status is None or exc.status >= 500 or exc.status == 429:
+                raise  # unreachable or busy: that says nothing about the refresh token
+            if exc.error in ("invalid_client", "unauthorized_client"):
                 self._forget_client(context)
+            log.info("the refresh token was refused (%s); authorizing anew", exc.error)
         with self._lock:
             self._token = None
-        self._storage.delete(self._token_key(context))
+        try:
+            self._storage.delete(self._token_key(context))
+        except Exception as exc:
+            log.warning("deleting stored tokens failed: %s", type(exc).__name__)
         return False
 
     def _forget_client(self, context: AuthContext) -> None:
@@ -487,7 +641,7 @@ class OAuthBase(AuthBase):
         prm: Optional[ProtectedResourceMetadata] = None
         prm_url = None
         for url in urls:
-            require_secure_url(url, "protected resource metadata URL")
+            require_secure_url(url, "protected resource metadata URL", self._loopback_ok())
             document = self._get_json(url)
             if document is not None:
                 prm = ProtectedResourceMetadata.from_dict(document, url=url)
@@ -503,7 +657,7 @@ class OAuthBase(AuthBase):
         errors: list[AuthorizationError] = []
         for issuer in prm.authorization_servers:
             try:
-                require_secure_url(issuer, "authorization server issuer")
+                require_secure_url(issuer, "authorization server issuer", self._loopback_ok())
                 metadata = self._authorization_server_metadata(issuer)
             except AuthorizationError as exc:
                 errors.append(exc)
@@ -525,6 +679,11 @@ class OAuthBase(AuthBase):
             "no usable authorization server metadata: " + "; ".join(map(str, errors))
         )
 
+    def _loopback_ok(self) -> bool:
+        """Plain HTTP to loopback is for local development: only a server on loopback
+        itself may point there (a remote one must not reach local services)."""
+        return is_loopback_url(self._server_url or "")
+
     def _check_pinned_issuer(self, issuer: str) -> None:
         if self._pinned_issuer is not None and issuer != self._pinned_issuer:
             raise RegistrationError(
@@ -536,7 +695,9 @@ class OAuthBase(AuthBase):
         for url in authorization_server_metadata_urls(issuer):
             document = self._get_json(url)
             if document is not None:
-                return AuthorizationServerMetadata.from_dict(document, expected_issuer=issuer)
+                return AuthorizationServerMetadata.from_dict(
+                    document, expected_issuer=issuer, loopback_http=self._loopback_ok()
+                )
         return None
 
     def _discover_legacy(self, server: str) -> AuthContext:
@@ -545,10 +706,14 @@ class OAuthBase(AuthBase):
         defaults = legacy_endpoints(server)
         url = defaults["issuer"] + "/.well-known/oauth-authorization-server"
         document = self._get_json(url, headers={"MCP-Protocol-Version": LEGACY_AUTH_VERSION})
+        if isinstance(document, dict) and not isinstance(document.get("issuer"), str):
+            # The URL it was found at is the only name such a server has.
+            document = {**document, "issuer": defaults["issuer"]}
         metadata = AuthorizationServerMetadata.from_dict(
             document if document is not None else dict(defaults),
             expected_issuer=None,
             legacy=True,
+            loopback_http=self._loopback_ok(),
         )
         self._check_pinned_issuer(metadata.issuer)
         return AuthContext(
@@ -598,8 +763,12 @@ class OAuthBase(AuthBase):
             MetadataDiscoveryError,
             headers={"Accept": "application/json", **(headers or {})},
         )
+        if status >= 500:
+            raise MetadataDiscoveryError(
+                f"{_no_query(url)} failed on the server's side", status=status
+            )
         if status != 200:
-            return None
+            return None  # not there: the next well-known location, or a fallback
         try:
             return json.loads(body)
         except ValueError:
@@ -749,6 +918,15 @@ class OAuthBase(AuthBase):
         raise NotImplementedError
 
 
+def _method_after_redirect(method: str, status: int) -> str:
+    # What requests does: 303 turns anything but HEAD into GET, 301 and 302 turn POST into GET.
+    if status == 303 and method != "HEAD":
+        return "GET"
+    if status in (301, 302) and method == "POST":
+        return "GET"
+    return method
+
+
 def _header(headers: dict[str, str], name: str) -> Optional[str]:
     for key, value in headers.items():
         if key.lower() == name.lower():
@@ -779,9 +957,13 @@ def json_or_none(body: bytes) -> Any:
 
 
 def _discard(response: requests.Response) -> None:
-    """Drop a challenge's body (a little of it at most) and free the connection."""
+    """Drop a challenge's body and free its connection: back to the pool when the body
+    was small enough to read to its end, closed otherwise."""
     try:
-        response.raw.read(8192, decode_content=False)
+        rest = response.raw.read(CHALLENGE_BODY, decode_content=False)
+        if len(rest) < CHALLENGE_BODY:
+            response.raw.release_conn()
+            return
     except Exception:
         pass
     response.close()

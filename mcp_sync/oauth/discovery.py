@@ -224,8 +224,9 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def require_secure_url(url: Any, what: str) -> str:
-    """Return ``url`` if it is an absolute HTTPS URL, or HTTP on a loopback host.
+def require_secure_url(url: Any, what: str, loopback_http: bool = True) -> str:
+    """Return ``url`` if it is an absolute HTTPS URL, or HTTP on a loopback host (when
+    ``loopback_http`` allows it).
 
     Anything else (another scheme, plain HTTP to a remote host, no host) raises
     :class:`InsecureEndpointError` naming ``what``.
@@ -240,6 +241,10 @@ def require_secure_url(url: Any, what: str) -> str:
         raise InsecureEndpointError(f"the {what} has a fragment")
     if scheme == "http" and not is_loopback_url(url):
         raise InsecureEndpointError(f"the {what} uses plain HTTP on a host that is not loopback")
+    if scheme == "http" and not loopback_http:
+        raise InsecureEndpointError(
+            f"the {what} uses plain HTTP on loopback, which only a server on loopback may name"
+        )
     return url
 
 
@@ -347,7 +352,12 @@ class AuthorizationServerMetadata:
 
     @classmethod
     def from_dict(
-        cls, data: Any, *, expected_issuer: Optional[str], legacy: bool = False
+        cls,
+        data: Any,
+        *,
+        expected_issuer: Optional[str],
+        legacy: bool = False,
+        loopback_http: bool = True,
     ) -> AuthorizationServerMetadata:
         """Validate metadata; ``expected_issuer`` is the issuer the well-known URL was built from.
 
@@ -366,13 +376,15 @@ class AuthorizationServerMetadata:
                 "the authorization server metadata names another issuer than the one "
                 "it was fetched for, so it is not used"
             )
-        token_endpoint = require_secure_url(data.get("token_endpoint"), "token endpoint")
+        token_endpoint = require_secure_url(
+            data.get("token_endpoint"), "token endpoint", loopback_http
+        )
         authorization_endpoint = data.get("authorization_endpoint")
         if authorization_endpoint is not None:
-            require_secure_url(authorization_endpoint, "authorization endpoint")
+            require_secure_url(authorization_endpoint, "authorization endpoint", loopback_http)
         registration_endpoint = data.get("registration_endpoint")
         if registration_endpoint is not None:
-            require_secure_url(registration_endpoint, "registration endpoint")
+            require_secure_url(registration_endpoint, "registration endpoint", loopback_http)
         return cls(
             issuer=issuer,
             authorization_endpoint=authorization_endpoint,

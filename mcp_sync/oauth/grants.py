@@ -7,11 +7,12 @@ DPoP, token storage and the 401 handling are the same as for
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Optional, Union
 
 from ..errors import AuthorizationError
-from .base import AuthContext, OAuthBase
-from .discovery import require_secure_url
+from .base import REFRESH, UNAUTHORIZED, AuthContext, OAuthBase, Step
+from .discovery import Challenge, require_secure_url
 from .models import ClientRegistration, TokenSet
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "MachineGrant",
     "WorkloadIdentity",
 ]
+
+log = logging.getLogger("mcp_sync.oauth")
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -43,21 +46,23 @@ class MachineGrant(OAuthBase):
     """Base of the grants without a person and without refresh tokens: when the
     token expires, the grant simply runs again."""
 
-    def _run(self, kind: str, challenge: Any) -> None:
-        if kind == "refresh":
-            kind = "unauthorized"
+    def _run(self, kind: Step, challenge: Optional[Challenge]) -> None:
+        if kind is REFRESH:
+            kind = UNAUTHORIZED
             with self._lock:
                 self._token = None
         super()._run(kind, challenge)
 
-    def __call__(self, r: Any) -> Any:
+    def _refresh_if_expired(self) -> None:
         token = self._token
         if token is not None and token.expired() and not token.refresh_token:
             try:
-                self._authorize("refresh", None, self._header_value(token))
-            except AuthorizationError:
-                pass  # the request goes out without a token and its 401 retries the grant
-        return super().__call__(r)
+                self._authorize(REFRESH, None, self._header_value(token))
+            except AuthorizationError as exc:
+                # The request goes out with the old token; its 401 runs the grant again.
+                log.warning("renewing the access token failed: %s", exc)
+        else:
+            super()._refresh_if_expired()
 
 
 class ClientCredentials(MachineGrant):
@@ -112,8 +117,8 @@ class WorkloadIdentity(MachineGrant):
         form = {"grant_type": JWT_BEARER_GRANT, "assertion": _resolve(self._assertion, "assertion")}
         if scope:
             form["scope"] = scope
-        client = self._preregistered(context) if self._client_secret else None
-        return self._token_request(context, form, client)
+        # Without client_id the assertion alone identifies the workload.
+        return self._token_request(context, form, self._preregistered(context))
 
 
 class EnterpriseAuth(MachineGrant):

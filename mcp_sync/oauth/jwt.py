@@ -313,6 +313,19 @@ class SigningKey:
         """The RFC 7638 SHA-256 thumbprint of the public key (DPoP's ``jkt``)."""
         return jwk_thumbprint(self._members)
 
+    def private_pem(self) -> str:
+        """The private key as an unencrypted PKCS #8 PEM, for a token storage to keep.
+
+        It is a secret: keep it where the tokens are kept, and nowhere else.
+        """
+        from cryptography.hazmat.primitives import serialization
+
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+
     def _required_jwk(self) -> dict[str, str]:
         # Just the key itself: DPoP's "jwk" header needs neither alg (it is in the header)
         # nor kid.

@@ -61,6 +61,11 @@ class TokenSet:
         expires_in = data.get("expires_in")
         expires_at = None
         now = time.time()
+        if isinstance(expires_in, str):  # some servers send the number as a string
+            try:
+                expires_in = float(expires_in)
+            except ValueError:
+                expires_in = None
         if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
             expires_at = now + max(0.0, float(expires_in))
         refresh_token = data.get("refresh_token")

@@ -168,6 +168,14 @@ class _Tracking:
                 )
         return super()._make_request(conn, *args, **kwargs)  # type: ignore[misc]
 
+    def _put_conn(self, conn: Any) -> None:
+        # A connection back in the pool may carry another thread's request next: the
+        # slot must not cut it any more (a 401 answered while the person signs in).
+        slot = getattr(_sending, "slot", None)
+        if slot is not None and slot.conn is conn:
+            slot.conn = None
+        super()._put_conn(conn)  # type: ignore[misc]
+
 
 class _TrackingHTTPPool(_Tracking, urllib3.HTTPConnectionPool):
     pass

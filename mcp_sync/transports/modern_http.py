@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import requests
 
 from .. import jsonrpc
-from ..engine import Call, CallInterrupted, StreamTimeout
+from ..engine import Call, CallInterrupted, StreamTimeout, in_background
 from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
 from ..headers import extract_param_headers, mcp_name
 from ..jsonrpc import ErrorResponse, Request
@@ -274,13 +274,20 @@ class ModernHTTPTransport(Transport):
             else:
                 response = None
                 self._listener = threading.Thread(
-                    target=self._listen_loop, args=(build,), name="mcp_sync-listener", daemon=True
+                    target=self._listen_in_background,
+                    args=(build,),
+                    name="mcp_sync-listener",
+                    daemon=True,
                 )
                 self._listener.start()
         if response is not None:
             abort_response(response)  # the loop sends the new filter
         elif pending is not None:
             pending()  # the old listen request is still waiting for its answer
+
+    def _listen_in_background(self, build: Callable[[], Optional[dict[str, Any]]]) -> None:
+        with in_background():  # a sign-in is for the caller's requests, not this stream
+            self._listen_loop(build)
 
     def _listen_loop(self, build: Callable[[], Optional[dict[str, Any]]]) -> None:
         failures = 0

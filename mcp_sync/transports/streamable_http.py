@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 import requests
 
 from .. import jsonrpc
-from ..engine import Call, CallInterrupted, StreamTimeout
+from ..engine import Call, CallInterrupted, StreamTimeout, in_background
 from ..errors import AuthorizationError, HTTPStatusError, ProtocolError, TransportError, excerpt
 from ..sse import iter_sse
 from ._http import (
@@ -195,7 +195,7 @@ class StreamableHTTPTransport(Transport):
             self._listener_settled.clear()
             if start:
                 self._listener = threading.Thread(
-                    target=self._listen_loop, name="mcp_sync-listener", daemon=True
+                    target=self._listen_in_background, name="mcp_sync-listener", daemon=True
                 )
                 self._listener.start()
         if response is not None and not start:
@@ -395,6 +395,10 @@ class StreamableHTTPTransport(Transport):
 
     # --- the GET listener -------------------------------------------------------------------
 
+    def _listen_in_background(self) -> None:
+        with in_background():  # a sign-in is for the caller's requests, not this stream
+            self._listen_loop()
+
     def _listen_loop(self) -> None:
         last_id: Optional[str] = None
         retry: Optional[float] = None
@@ -418,10 +422,12 @@ class StreamableHTTPTransport(Transport):
             try:
                 response = self._send("GET", headers, LISTENER_IDLE)
             except AuthorizationError as exc:
-                # Signing in again is for the caller's requests; the listener waits for them.
+                # The caller's next request signs in again; the backoff gives it time.
                 self._listener_settled.set()
+                failures += 1
                 log.warning("mcp_sync: the GET stream was not authorized: %s", exc)
-                idle_generation = generation
+                if not self._listener_backoff(failures):
+                    idle_generation = generation
                 continue
             except (TransportError, StreamTimeout) as exc:
                 self._listener_settled.set()

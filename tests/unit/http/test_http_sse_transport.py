@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import queue
+
 import pytest
+from support.local_oauth import REDIRECT_URI, LocalOAuthServer, send
 
 import mcp_sync
+from mcp_sync import engine
+from mcp_sync.oauth import OAuth
+from mcp_sync.transports._http import AbortHandle
 from mcp_sync.transports.http_sse import HTTPSSETransport
 
 
@@ -69,3 +76,57 @@ def test_the_default_port_written_out_is_the_same_origin():
 def test_sse_needs_a_url_not_a_command():
     with pytest.raises(ValueError):
         mcp_sync.Client(["my-server"], transport="sse")
+
+
+def test_waiting_for_a_person_while_sending_with_an_abort_handle_does_not_crash():
+    # The SSE stream's GET has no call, only an AbortHandle: there is no timeout to shift.
+    with engine.sending(AbortHandle()), engine.waiting_for_person():
+        pass
+
+
+def test_oauth_sign_in_works_over_the_sse_transport():
+    streams: queue.Queue = queue.Queue()  # the answers for the open stream
+
+    def app(handler, path, body):
+        if not server.authorized(handler):
+            server.unauthorized(handler)
+        elif handler.command == "GET" and path == "/sse":
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/event-stream")
+            handler.end_headers()
+            handler.wfile.write(b"event: endpoint\ndata: /messages\n\n")
+            handler.wfile.flush()
+            while (message := streams.get()) is not None:
+                handler.wfile.write(f"event: message\ndata: {json.dumps(message)}\n\n".encode())
+                handler.wfile.flush()
+        elif path == "/messages":
+            send(handler, 202)
+            message = json.loads(body)
+            results = {
+                "initialize": {
+                    "protocolVersion": "2024-11-05",
+                    "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "sse-server", "version": "1"},
+                },
+                "tools/list": {"tools": []},
+            }
+            if message.get("method") in results:
+                streams.put(
+                    {"jsonrpc": "2.0", "id": message["id"], "result": results[message["method"]]}
+                )
+        else:
+            send(handler, 404)
+
+    with LocalOAuthServer(app) as server:
+        auth = OAuth(
+            client_id="app", redirect_handler=server.redirect_handler, redirect_uri=REDIRECT_URI
+        )
+        client = mcp_sync.Client(server.origin + "/sse", transport="sse", auth=auth, timeout=5)
+        try:
+            client.connect()
+            assert list(client.list_tools()) == []
+        finally:
+            client.close()
+            streams.put(None)  # ends the server's side of the stream
+
+    assert server.issued == ["token-1"]

@@ -276,3 +276,35 @@ def test_dpop_proof_is_not_forwarded_on_a_redirect_to_another_origin(world, sign
     (other,) = world.requests_to(OTHER_URL)
     assert other.authorization is None
     assert "DPoP" not in other.headers
+
+
+def test_dpop_key_is_kept_in_the_storage_so_the_next_run_reuses_its_bound_token(
+    world, make_oauth, session
+):
+    storage = MemoryStorage()
+    first = make_oauth(dpop=True, storage=storage)
+    assert session.get(MCP_URL, auth=first).status_code == 200
+
+    second = make_oauth(dpop=True, storage=storage)
+    assert session.get(MCP_URL, auth=second).status_code == 200
+
+    assert len(world.authorization_requests) == 1
+    assert jwk_thumbprint(verified_proof(world.mcp_requests()[-1])[1]["jwk"]) == (
+        first._dpop().thumbprint()
+    )
+
+
+def test_a_same_origin_redirect_carries_a_fresh_proof_and_costs_no_refresh(
+    world, signed_in, session
+):
+    auth = signed_in()
+    world.mcp_script.append((307, {"Location": MCP_URL + "?moved=1"}, ""))
+
+    assert session.get(MCP_URL, auth=auth).status_code == 200
+
+    redirected = world.mcp_requests()[-1]
+    claims, _ = verified_proof(redirected)
+    assert claims["htm"] == "GET"
+    assert claims["ath"] == ath(auth.token.access_token)
+    assert claims["jti"] != verified_proof(world.mcp_requests()[-2])[0]["jti"]
+    assert len(world.auth.token_requests) == 1

@@ -179,7 +179,9 @@ def test_client_credentials_refused_raise_token_request_error(world, session):
 
 
 def test_credentials_for_another_issuer_are_not_sent(world, session):
-    auth = ClientCredentials("service", "service-secret", issuer="https://other-as.example.com")
+    auth = ClientCredentials(
+        "service", "service-secret", authorization_server="https://other-as.example.com"
+    )
 
     with pytest.raises(RegistrationError, match="other-as"):
         session.get(MCP_URL, auth=auth)
@@ -248,6 +250,15 @@ def test_workload_identity_refused_raises_once_without_retry(world, session):
     assert len(world.auth.token_requests) == 1
     assert len(world.mcp_requests()) == 1
     assert world.authorization_requests == []
+
+
+def test_workload_identity_with_a_public_client_id_names_the_client(world, session):
+    ok(session, WorkloadIdentity("platform.jwt.token", client_id="wl"))
+
+    (request,) = world.auth.token_requests
+    assert request.form["client_id"] == "wl"
+    assert request.form["assertion"] == "platform.jwt.token"
+    assert request.authorization is None
 
 
 @pytest.mark.parametrize("value", ["", None, 42])

@@ -15,7 +15,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from support.oauth_world import REDIRECT_URI
 
+from mcp_sync.oauth import ClientCredentials, OAuth
 from mcp_sync.oauth.jwt import (
     CLIENT_ASSERTION_TYPE,
     DPoPKey,
@@ -616,3 +618,17 @@ def test_using_module_without_extra_raises_install_hint(
         ImportError, match=r"PyJWT with cryptography: pip install 'mcp_sync\[jwt\]'"
     ):
         fresh.DPoPKey()
+
+
+@pytest.mark.parametrize("needs", ["dpop", "private_key"])
+def test_an_auth_that_needs_the_extra_fails_when_it_is_made(
+    monkeypatch: pytest.MonkeyPatch, needs: str
+) -> None:
+    key = SigningKey.generate()
+    monkeypatch.setitem(sys.modules, "jwt", None)
+
+    with pytest.raises(ImportError, match=r"pip install 'mcp_sync\[jwt\]'"):
+        if needs == "dpop":
+            OAuth(redirect_handler=lambda url: url, redirect_uri=REDIRECT_URI, dpop=True)
+        else:
+            ClientCredentials("service", private_key=key)

@@ -11,19 +11,39 @@ import time
 import webbrowser
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from mcp_sync.errors import AuthorizationError, AuthorizationTimeout
-from mcp_sync.oauth.loopback import LoopbackRedirect
+from mcp_sync.oauth.loopback import LoopbackRedirect, _Server
 
 AUTH_URL = "https://auth.example.com/authorize?response_type=code&client_id=c&state=st4te"
+AUTH_URL_WITHOUT_STATE = "https://auth.example.com/authorize?response_type=code&client_id=c"
 THREAD_NAME = "mcp_sync-oauth-redirect"
+CONNECTION_THREAD_NAME = "mcp_sync-oauth-redirect-conn"
 
 
 def listener_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+    """The listener's threads: the one accepting connections and those answering them."""
+    return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME)]
+
+
+def connection_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == CONNECTION_THREAD_NAME]
+
+
+def preconnect(uri: str) -> socket.socket:
+    """A connection that sends nothing, as a browser's preconnect."""
+    parts = urlsplit(uri)
+    return socket.create_connection(("127.0.0.1", parts.port), timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class Browser:
@@ -158,14 +178,32 @@ def test_callback_without_code_or_error_does_not_complete_the_flow(
     assert [r.status_code for r in browser.responses] == [400, 200]
 
 
-def test_callback_with_another_state_is_ignored(
-    redirect: LoopbackRedirect, browser: Browser
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "code=stale&state=old",
+        "code=forged",
+        "error=access_denied",
+        "code=x&state=st4te&state=other",
+    ],
+    ids=["another-state", "no-state", "error-without-state", "state-twice"],
+)
+def test_a_callback_without_exactly_the_requests_state_is_ignored(
+    redirect: LoopbackRedirect, browser: Browser, stray: str
 ) -> None:
     callback = f"{redirect.redirect_uri}?code=c&state=st4te"
-    browser.on_open = [f"{redirect.redirect_uri}?code=stale&state=old", callback]
+    browser.on_open = [f"{redirect.redirect_uri}?{stray}", callback]
     assert redirect(AUTH_URL) == callback
     browser.join()
     assert [r.status_code for r in browser.responses] == [400, 200]
+
+
+def test_callback_without_state_completes_when_the_request_has_none(
+    redirect: LoopbackRedirect, browser: Browser
+) -> None:
+    callback = f"{redirect.redirect_uri}?code=c"
+    browser.on_open = [callback]
+    assert redirect(AUTH_URL_WITHOUT_STATE) == callback
 
 
 def test_error_response_is_returned_as_the_url(
@@ -181,6 +219,7 @@ def test_error_response_is_returned_as_the_url(
 def test_error_page_escapes_html(redirect: LoopbackRedirect, browser: Browser) -> None:
     browser.on_open = [
         f"{redirect.redirect_uri}?error=access_denied&error_description=%3Cscript%3Ex%3C/script%3E"
+        "&state=st4te"
     ]
     redirect(AUTH_URL)
     browser.join()
@@ -218,7 +257,8 @@ def test_listener_thread_is_a_named_daemon_while_waiting(
 
     monkeypatch.setattr(webbrowser, "open", open_and_look)
     redirect(AUTH_URL)
-    assert len(seen) == 1 and seen[0].daemon
+    assert [t.name for t in seen] == [THREAD_NAME]
+    assert seen[0].daemon
 
 
 def test_the_same_port_is_bound_again_for_the_next_call(
@@ -240,6 +280,134 @@ def test_request_lines_are_not_written_to_stderr(
     browser.join()
     captured = capfd.readouterr()
     assert "the-c0de" not in captured.err + captured.out
+
+
+# --- connections and threads -----------------------------------------------------------------
+
+
+def test_idle_preconnect_does_not_delay_the_callback(
+    redirect: LoopbackRedirect, browser: Browser
+) -> None:
+    callback = f"{redirect.redirect_uri}?code=c&state=st4te"
+    idle = [preconnect(redirect.redirect_uri) for _ in range(3)]
+    try:
+        browser.on_open = [callback]
+        started = time.monotonic()
+        assert redirect(AUTH_URL) == callback
+        assert time.monotonic() - started < 0.5
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_connections_are_answered_in_named_daemon_threads(
+    redirect: LoopbackRedirect, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[threading.Thread] = []
+
+    def open_and_look(url: str, *args: Any, **kwargs: Any) -> bool:
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            seen.extend(connection_threads())
+            time.sleep(0.01)
+        browser.visit(f"{redirect.redirect_uri}?code=c&state=st4te")
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", open_and_look)
+    with preconnect(redirect.redirect_uri):
+        redirect(AUTH_URL)
+    assert len(seen) == 1 and seen[0].daemon
+
+
+def test_no_listener_thread_remains_after_return_with_a_preconnect_open(
+    redirect: LoopbackRedirect, browser: Browser
+) -> None:
+    with preconnect(redirect.redirect_uri):
+        browser.on_open = [f"{redirect.redirect_uri}?code=c&state=st4te"]
+        redirect(AUTH_URL)
+        assert listener_threads() == []
+
+
+def test_no_listener_thread_remains_after_timeout_with_a_preconnect_open(
+    out: io.StringIO,
+) -> None:
+    listener = LoopbackRedirect(timeout=0.3, open_browser=False, out=out)
+    with preconnect(listener.redirect_uri):
+        with pytest.raises(AuthorizationTimeout):
+            listener(AUTH_URL)
+        assert listener_threads() == []
+
+
+def test_no_listener_thread_remains_after_close_with_a_preconnect_open(out: io.StringIO) -> None:
+    listener = LoopbackRedirect(timeout=30, open_browser=False, out=out)
+    with preconnect(listener.redirect_uri):
+        timer = threading.Timer(0.3, listener.close)
+        timer.start()
+        try:
+            with pytest.raises(AuthorizationError, match="closed"):
+                listener(AUTH_URL)
+        finally:
+            timer.join()
+        assert listener_threads() == []
+
+
+def test_close_does_not_wait_for_idle_connections_to_time_out(
+    redirect: LoopbackRedirect, browser: Browser
+) -> None:
+    with preconnect(redirect.redirect_uri):
+        browser.on_open = [f"{redirect.redirect_uri}?code=c&state=st4te"]
+        started = time.monotonic()
+        redirect(AUTH_URL)
+        # The connection timeout is 2 s: the idle connection was cut, not waited for.
+        assert time.monotonic() - started < 1
+
+
+def test_server_is_stopped_without_holding_the_lock_on_return(
+    redirect: LoopbackRedirect, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held: list[bool] = []
+    shutdown, server_close = _Server.shutdown, _Server.server_close
+
+    def spy_shutdown(self: _Server) -> None:
+        held.append(redirect._lock.locked())
+        shutdown(self)
+
+    def spy_server_close(self: _Server) -> None:
+        held.append(redirect._lock.locked())
+        server_close(self)
+
+    monkeypatch.setattr(_Server, "shutdown", spy_shutdown)
+    monkeypatch.setattr(_Server, "server_close", spy_server_close)
+    browser.on_open = [f"{redirect.redirect_uri}?code=c&state=st4te"]
+    redirect(AUTH_URL)
+    assert held == [False, False]
+
+
+def test_close_stops_the_server_without_holding_the_lock(
+    out: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listener = LoopbackRedirect(timeout=30, open_browser=False, out=out)
+    held: list[bool] = []
+    shutdown, server_close = _Server.shutdown, _Server.server_close
+
+    def spy_shutdown(self: _Server) -> None:
+        held.append(listener._lock.locked())
+        shutdown(self)
+
+    def spy_server_close(self: _Server) -> None:
+        held.append(listener._lock.locked())
+        server_close(self)
+
+    monkeypatch.setattr(_Server, "shutdown", spy_shutdown)
+    monkeypatch.setattr(_Server, "server_close", spy_server_close)
+    timer = threading.Timer(0.3, listener.close)
+    timer.start()
+    try:
+        with pytest.raises(AuthorizationError, match="closed"):
+            listener(AUTH_URL)
+    finally:
+        timer.join()
+    assert held == [False, False]
 
 
 # --- timeout and interruption ----------------------------------------------------------------
@@ -289,6 +457,20 @@ def test_close_from_another_thread_ends_the_wait(out: io.StringIO) -> None:
             listener(AUTH_URL)
     finally:
         timer.join()
+
+
+def test_close_from_another_thread_wakes_the_waiting_call_promptly(out: io.StringIO) -> None:
+    listener = LoopbackRedirect(timeout=30, open_browser=False, out=out)
+    timer = threading.Timer(0.3, listener.close)
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(AuthorizationError, match="closed"):
+            listener(AUTH_URL)
+        assert time.monotonic() - started < 2
+    finally:
+        timer.join()
+    assert listener_threads() == []
 
 
 # --- the browser and the printed line --------------------------------------------------------
@@ -405,3 +587,77 @@ def test_port_in_use_raises_authorization_error(out: io.StringIO) -> None:
         listener = LoopbackRedirect(port=taken.getsockname()[1], out=out)
         with pytest.raises(AuthorizationError, match="cannot listen"):
             listener.redirect_uri  # noqa: B018
+
+
+# --- for_uri ---------------------------------------------------------------------------------
+
+
+def test_for_uri_listens_on_the_given_port_and_path(out: io.StringIO, browser: Browser) -> None:
+    uri = f"http://127.0.0.1:{free_port()}/oauth/done"
+    with LoopbackRedirect.for_uri(uri, timeout=10, out=out) as listener:
+        callback = f"{uri}?code=c&state=st4te"
+        browser.on_open = [f"{uri.rsplit('/', 1)[0]}/callback?code=c&state=st4te", callback]
+        assert listener(AUTH_URL) == callback
+    browser.join()
+    assert [r.status_code for r in browser.responses] == [404, 200]
+
+
+def test_for_uri_reports_the_uri_exactly_as_given(out: io.StringIO) -> None:
+    port = free_port()
+    uri = f"http://localhost:{port}/cb"
+    with LoopbackRedirect.for_uri(uri, out=out) as listener:
+        assert listener.redirect_uri == uri
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+
+
+def test_for_uri_without_a_path_listens_on_the_root(out: io.StringIO, browser: Browser) -> None:
+    uri = f"http://127.0.0.1:{free_port()}"
+    with LoopbackRedirect.for_uri(uri, timeout=10, out=out) as listener:
+        assert listener.redirect_uri == uri
+        browser.on_open = [f"{uri}/?code=c&state=st4te"]
+        assert listener(AUTH_URL) == f"{uri}?code=c&state=st4te"
+
+
+def test_for_uri_keeps_the_uri_from_one_call_to_the_next(
+    out: io.StringIO, browser: Browser
+) -> None:
+    uri = f"http://127.0.0.1:{free_port()}/cb"
+    with LoopbackRedirect.for_uri(uri, timeout=10, out=out) as listener:
+        for code in ("one", "two"):
+            browser.on_open = [f"{uri}?code={code}&state=st4te"]
+            assert listener(AUTH_URL) == f"{uri}?code={code}&state=st4te"
+            assert listener.redirect_uri == uri
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://127.0.0.1:8765/cb",
+        "ftp://127.0.0.1:8765/cb",
+        "127.0.0.1:8765/cb",
+        "http://example.com:8765/cb",
+        "http://192.168.1.10:8765/cb",
+        "http://0.0.0.0:8765/cb",
+        "http://[::]:8765/cb",
+        "http://127.0.0.1:0/cb",
+        "http://127.0.0.1/cb",
+        "http://127.0.0.1:/cb",
+        "http://127.0.0.1:65536/cb",
+        "http://127.0.0.1:port/cb",
+        "http://127.0.0.1:8765/cb?x=1",
+        "http://127.0.0.1:8765/cb#frag",
+        "http://user@127.0.0.1:8765/cb",
+        "http://127.0.0.1:8765/c b",
+        "",
+    ],
+)
+def test_for_uri_refuses_a_uri_that_is_not_a_loopback_http_uri_with_a_port(uri: str) -> None:
+    with pytest.raises(ValueError, match="cannot listen for the redirect URI"):
+        LoopbackRedirect.for_uri(uri)
+
+
+@pytest.mark.parametrize("option", [{"host": "127.0.0.1"}, {"port": 8765}, {"path": "/cb"}])
+def test_for_uri_refuses_host_port_or_path_as_options(option: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match="from the redirect URI"):
+        LoopbackRedirect.for_uri("http://127.0.0.1:8765/cb", **option)

@@ -7,8 +7,12 @@ until a valid token comes, and the headless redirect handler plays the person si
 from __future__ import annotations
 
 import base64
+import json
+import socket
 import threading
 import time
+import urllib.request
+import webbrowser
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -27,9 +31,12 @@ from support.oauth_world import (
 )
 
 import mcp_sync
+from mcp_sync import engine
+from mcp_sync.engine import Call, CallInterrupted
 from mcp_sync.errors import (
     AuthorizationDenied,
     AuthorizationError,
+    ClientStateError,
     InsecureEndpointError,
     InsufficientScopeError,
     InvalidAuthorizationResponse,
@@ -37,7 +44,7 @@ from mcp_sync.errors import (
     RegistrationError,
     TokenRequestError,
 )
-from mcp_sync.oauth import MemoryStorage, OAuth, TokenSet
+from mcp_sync.oauth import MemoryStorage, OAuth, TokenSet, WorkloadIdentity
 from mcp_sync.oauth import base as oauth_base
 
 CIMD_URL = "https://app.example.com/oauth/client.json"
@@ -138,6 +145,7 @@ def test_authorize_refreshes_an_expired_stored_token(world, make_oauth, session)
     storage = MemoryStorage()
     world.auth.expires_in = 0
     session.get(MCP_URL, auth=make_oauth(storage=storage))
+    world.auth.expires_in = 3600
 
     token = make_oauth(storage=storage).authorize(MCP_URL)
 
@@ -162,6 +170,31 @@ def test_expired_stored_token_is_refreshed_by_a_new_auth_before_sending(world, m
     assert refresh.form["client_id"] == "as1-client-1"
     assert refresh.form["resource"] == MCP_URL
     assert len(world.authorization_requests) == 1
+
+
+def test_authorize_signs_in_anew_for_an_expired_stored_token_without_refresh_token(
+    world, make_oauth, session
+):
+    storage = MemoryStorage()
+    world.auth.issue_refresh_tokens = False
+    world.auth.expires_in = 0
+    session.get(MCP_URL, auth=make_oauth(storage=storage))
+    world.auth.expires_in = 3600
+
+    token = make_oauth(storage=storage).authorize(MCP_URL)
+
+    assert not token.expired()
+    assert token.access_token.startswith("as1-access-2")
+    assert len(world.authorization_requests) == 2
+
+
+def test_authorize_for_another_origin_than_the_bound_one_is_a_value_error(world, make_oauth):
+    auth = make_oauth(server_url=MCP_URL)
+
+    with pytest.raises(ValueError, match=r"other\.example\.com"):
+        auth.authorize("https://other.example.com/mcp")
+
+    assert world.log == []
 
 
 def test_authorize_without_a_server_url_is_a_value_error(make_oauth):
@@ -301,6 +334,52 @@ def test_server_without_any_metadata_uses_the_default_endpoints(world, make_oaut
     assert len(legacy.registrations) == 1
 
 
+def legacy_server_without_issuer(world, origin, prefix):
+    """A 2025-03-26 authorization server at ``origin`` whose metadata names no issuer."""
+    server = world.add_auth_server(origin, prefix)
+    del server.metadata["issuer"]
+    return server
+
+
+def test_2025_03_26_metadata_without_issuer_takes_the_origin_as_issuer(world, make_oauth, session):
+    world.documents.pop(PRM_PATH_URL)
+    legacy = legacy_server_without_issuer(world, MCP_ORIGIN, "legacy")  # it sends iss=origin
+
+    assert session.get(MCP_URL, auth=make_oauth()).status_code == 200
+
+    assert len(legacy.token_requests) == 1
+
+
+def test_2025_03_26_servers_without_issuer_each_get_their_own_registration(world, make_oauth):
+    world.documents.pop(PRM_PATH_URL)
+    first = legacy_server_without_issuer(world, MCP_ORIGIN, "legacy")
+    second = legacy_server_without_issuer(world, "https://mcp2.example.com", "second")
+    first.send_iss = second.send_iss = False
+    storage = MemoryStorage()
+
+    make_oauth(storage=storage).authorize(MCP_URL)
+    make_oauth(storage=storage).authorize("https://mcp2.example.com/mcp")
+
+    assert len(first.registrations) == 1
+    assert len(second.registrations) == 1
+    assert second.token_requests[0].form["client_id"] == "second-client-1"
+
+
+@pytest.mark.parametrize("url", [PRM_PATH_URL, AS_METADATA_URL])
+def test_metadata_answering_5xx_is_a_discovery_error_without_a_fallback(
+    world, make_oauth, session, url
+):
+    world.documents[url] = (503, {}, "unavailable")
+
+    with pytest.raises(MetadataDiscoveryError) as caught:
+        session.get(MCP_URL, auth=make_oauth())
+
+    assert caught.value.status == 503
+    assert world.requests_to(MCP_ORIGIN + "/.well-known/oauth-authorization-server") == []
+    assert [s for s in world.log if s.method == "POST"] == []
+    assert world.authorization_requests == []
+
+
 # -- PKCE and the authorization server's promises -------------------------------------------------
 
 
@@ -433,6 +512,23 @@ def test_offline_access_is_not_repeated_when_already_requested(world, make_oauth
     session.get(MCP_URL, auth=make_oauth())
 
     assert world.authorization_requests[0]["scope"] == "offline_access files:read"
+
+
+def test_offline_access_comes_with_prompt_consent(world, make_oauth, session):
+    world.prm["scopes_supported"] = ["files:read"]
+    world.auth.metadata["scopes_supported"] = ["files:read", "offline_access"]
+
+    session.get(MCP_URL, auth=make_oauth())
+
+    assert world.authorization_requests[0]["prompt"] == "consent"
+
+
+def test_without_offline_access_no_prompt_is_sent(world, make_oauth, session):
+    world.prm["scopes_supported"] = ["files:read"]
+
+    session.get(MCP_URL, auth=make_oauth())
+
+    assert "prompt" not in world.authorization_requests[0]
 
 
 # -- the authorization response: state, iss, errors ----------------------------------------------
@@ -926,6 +1022,115 @@ def test_logout_before_any_request_forgets_stored_tokens(world, make_oauth, sess
     assert len(world.authorization_requests) == 2
 
 
+def revoke_and_fail_the_refresh(world, failure):
+    """The access token is refused from now on, and the refresh that follows fails."""
+    world.valid.clear()
+    if failure == "503":
+        world.auth.token_script.append((503, {"Content-Type": "text/html"}, "<html>down</html>"))
+    else:
+
+        def refuse(seen):
+            raise requests.ConnectionError("connection refused")
+
+        world.auth.token_script.append(refuse)
+
+
+@pytest.mark.parametrize("failure", ["503", "connection refused"])
+def test_a_transient_refresh_failure_raises_and_keeps_the_refresh_token(
+    world, make_oauth, session, failure
+):
+    storage = MemoryStorage()
+    auth = make_oauth(storage=storage)
+    session.get(MCP_URL, auth=auth)
+    revoke_and_fail_the_refresh(world, failure)
+
+    with pytest.raises(TokenRequestError):
+        session.get(MCP_URL, auth=auth)
+
+    assert auth.token.refresh_token == "as1-refresh-1"
+    # The next run refreshes with the stored refresh token; nobody signs in again.
+    assert session.get(MCP_URL, auth=make_oauth(storage=storage)).status_code == 200
+    assert world.auth.token_requests[-1].form["refresh_token"] == "as1-refresh-1"
+    assert len(world.authorization_requests) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json_answer({"error": "invalid_grant"}, 400),
+        json_answer({"error": "invalid_request"}, 400),
+        (401, {"Content-Type": "text/html"}, "<html>no</html>"),
+    ],
+    ids=["invalid_grant", "invalid_request", "401-html"],
+)
+def test_a_refresh_token_refused_by_the_server_is_forgotten_in_storage_too(
+    world, make_oauth, session, answer
+):
+    storage = MemoryStorage()
+    auth = make_oauth(storage=storage)
+    session.get(MCP_URL, auth=auth)
+    world.valid.clear()
+    world.auth.token_script.append(answer)
+    with_callback(world, error="access_denied", code=None)  # and the new sign-in is refused
+
+    with pytest.raises(AuthorizationDenied):
+        session.get(MCP_URL, auth=auth)
+
+    assert auth.token is None
+    with pytest.raises(AuthorizationDenied):
+        session.get(MCP_URL, auth=make_oauth(storage=storage))
+    assert [r.form["grant_type"] for r in world.auth.token_requests] == [
+        "authorization_code",
+        "refresh_token",
+    ]
+
+
+@pytest.mark.parametrize("error", ["invalid_client", "unauthorized_client"])
+def test_a_refresh_refused_for_the_client_registers_the_client_again(
+    world, make_oauth, session, error
+):
+    auth = make_oauth()
+    session.get(MCP_URL, auth=auth)
+    world.valid.clear()
+    world.auth.token_script.append(json_answer({"error": error}, 400))
+
+    assert session.get(MCP_URL, auth=auth).status_code == 200
+
+    assert len(world.auth.registrations) == 2
+    assert world.authorization_requests[-1]["client_id"] == "as1-client-2"
+
+
+def changed_token_answer(world, change):
+    """Let the token endpoint answer as usual, with ``change`` applied to its JSON."""
+
+    def answer(seen):
+        status, headers, body = world.auth.token_answer(seen)
+        data = json.loads(body)
+        change(data)
+        return status, headers, json.dumps(data)
+
+    world.auth.token_script.append(answer)
+
+
+def test_expires_in_given_as_a_string_sets_the_expiry(world, make_oauth, session):
+    changed_token_answer(world, lambda data: data.update(expires_in="3600"))
+    auth = make_oauth()
+
+    session.get(MCP_URL, auth=auth)
+
+    assert auth.token.expires_at == pytest.approx(time.time() + 3600, abs=60)
+
+
+def test_a_token_answer_without_scope_has_the_scope_asked_for(world, make_oauth, session):
+    world.challenge = f'Bearer scope="files:read", resource_metadata="{PRM_PATH_URL}"'
+    changed_token_answer(world, lambda data: data.pop("scope"))
+    auth = make_oauth()
+
+    session.get(MCP_URL, auth=auth)
+
+    assert auth.token.scope == "files:read"
+
+
 # -- step-up (403 insufficient_scope) -------------------------------------------------------------
 
 
@@ -952,7 +1157,8 @@ def test_step_up_limit_raises_insufficient_scope_error(world, make_oauth, sessio
 
     assert caught.value.scopes == "admin"
     assert caught.value.status == 403
-    assert len(world.authorization_requests) == 3
+    # The first step-up was not granted "admin", so it is not asked for a second time.
+    assert len(world.authorization_requests) == 2
 
 
 def test_no_step_up_when_max_step_ups_is_zero(world, make_oauth, session):
@@ -978,6 +1184,50 @@ def test_negative_max_step_ups_is_a_value_error():
         OAuth(redirect_handler=lambda url: url, redirect_uri=REDIRECT_URI, max_step_ups=-1)
 
 
+def test_a_late_403_for_an_older_token_is_resent_with_the_current_token(world, make_oauth, session):
+    world.challenge = f'Bearer scope="read", resource_metadata="{PRM_PATH_URL}"'
+    auth = make_oauth()
+    session.get(MCP_URL, auth=auth)
+    late = session.prepare_request(requests.Request("GET", MCP_URL, auth=auth))  # old token
+    world.required_scope = "read write"
+    world.step_up_scope = "write"
+    session.get(MCP_URL, auth=auth)  # another request steps up first
+
+    assert session.send(late).status_code == 200
+
+    assert len(world.authorization_requests) == 2
+    assert world.mcp_requests()[-1].authorization == f"Bearer {auth.token.access_token}"
+
+
+def test_step_up_after_a_restart_keeps_the_stored_tokens_scope(world, make_oauth, session):
+    storage = MemoryStorage()
+    world.challenge = f'Bearer scope="read", resource_metadata="{PRM_PATH_URL}"'
+    session.get(MCP_URL, auth=make_oauth(storage=storage))
+    world.required_scope = "read write"
+    world.step_up_scope = "write"
+
+    assert session.get(MCP_URL, auth=make_oauth(storage=storage)).status_code == 200
+
+    assert world.authorization_requests[-1]["scope"] == "read write"
+    assert len(world.authorization_requests) == 2
+
+
+def test_a_scope_not_granted_in_a_step_up_is_not_asked_for_again(world, make_oauth, session):
+    world.challenge = f'Bearer scope="read", resource_metadata="{PRM_PATH_URL}"'
+    world.required_scope = "admin"
+    world.auth.grant_scope = "read"  # the AS never grants admin
+    auth = make_oauth()
+    with pytest.raises(InsufficientScopeError):
+        session.get(MCP_URL, auth=auth)
+    asked = len(world.authorization_requests)
+
+    with pytest.raises(InsufficientScopeError) as caught:
+        session.get(MCP_URL, auth=auth)
+
+    assert caught.value.scopes == "admin"
+    assert len(world.authorization_requests) == asked
+
+
 # -- options ---------------------------------------------------------------------------------------
 
 
@@ -999,11 +1249,19 @@ def test_bad_options_are_value_errors(options):
 
 
 @pytest.mark.parametrize(
-    "redirect_uri",
-    ["https://app.example.com/cb", "http://localhost:9/cb", "com.example.app:/oauth2redirect"],
+    "redirect_uri", ["https://app.example.com/cb", "http://localhost:9/cb", "http://127.0.0.1/cb"]
 )
-def test_https_loopback_and_private_use_redirect_uris_are_accepted(redirect_uri):
+def test_https_and_loopback_redirect_uris_are_accepted(redirect_uri):
     OAuth(redirect_handler=lambda url: url, redirect_uri=redirect_uri)
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["com.example.app:/oauth2redirect", "http://app.example.com/cb", "javascript:alert(1)"],
+)
+def test_other_redirect_uris_are_refused(redirect_uri):
+    with pytest.raises(ValueError, match="redirect_uri"):
+        OAuth(redirect_handler=lambda url: url, redirect_uri=redirect_uri)
 
 
 def test_a_handler_without_redirect_uri_is_a_value_error(world, session):
@@ -1015,6 +1273,61 @@ def test_web_application_type_is_registered(world, make_oauth, session):
     session.get(MCP_URL, auth=make_oauth(application_type="web"))
 
     assert world.auth.registrations[0].json["application_type"] == "web"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_fixed_loopback_redirect_uri_without_a_handler_is_listened_on(
+    world, session, monkeypatch
+):
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    pages = []
+
+    def browser(url):  # the person signs in, and the browser follows the redirect back
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(world.handler(url), timeout=5) as page:
+            pages.append(page.status)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", browser)
+    auth = OAuth(redirect_uri=redirect_uri, login_timeout=2)
+
+    assert session.get(MCP_URL, auth=auth).status_code == 200
+
+    assert pages == [200]
+    assert world.auth.token_requests[0].form["redirect_uri"] == redirect_uri
+
+
+def test_a_redirect_uri_elsewhere_without_a_handler_needs_start_authorization_to_sign_in(
+    world, session
+):
+    auth = OAuth(redirect_uri="https://app.example.com/cb", open_browser=False, login_timeout=1)
+
+    with pytest.raises(AuthorizationError, match="start_authorization") as caught:
+        session.get(MCP_URL, auth=auth)
+
+    assert isinstance(caught.value, mcp_sync.AuthorizationRequired)
+
+    assert world.all_token_requests() == []
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **options: OAuth(
+            redirect_handler=lambda url: url, redirect_uri=REDIRECT_URI, **options
+        ),
+        lambda **options: WorkloadIdentity("platform.jwt.token", **options),
+    ],
+    ids=["OAuth", "WorkloadIdentity"],
+)
+def test_private_key_jwt_without_a_private_key_is_a_value_error(make):
+    with pytest.raises(ValueError, match="private_key"):
+        make(client_id="app", token_endpoint_auth_method="private_key_jwt")
 
 
 # -- concurrency -----------------------------------------------------------------------------------
@@ -1119,7 +1432,8 @@ def test_a_failing_authorization_fails_the_waiting_threads_fast(world, make_oaut
 
     assert time.monotonic() - started < 3
     assert all(isinstance(e, AuthorizationError) for e in errors), errors
-    assert sum(isinstance(e, AuthorizationDenied) for e in errors) == 1
+    # The waiting threads get the leader's error, of the same type.
+    assert sum(isinstance(e, AuthorizationDenied) for e in errors) == 8
     assert len(world.authorization_requests) == 1
     assert world.auth.token_requests == []
 
@@ -1173,6 +1487,162 @@ def test_concurrent_requests_with_an_expired_token_refresh_once(world, make_oaut
     sent = world.mcp_requests()[before:]
     assert len(sent) == 8
     assert {s.authorization for s in sent} == {f"Bearer {auth.token.access_token}"}
+
+
+def test_waiting_for_another_threads_sign_in_does_not_count_against_the_timeout(
+    world, make_oauth, monkeypatch
+):
+    waiters = FlightWaiters(monkeypatch)
+
+    def person(url):
+        waiters.wait_for(1)
+        time.sleep(0.6)  # longer than the waiting call's timeout
+        return world.handler(url)
+
+    auth = make_oauth(redirect_handler=person)
+    leader = threading.Thread(target=lambda: requests.get(MCP_URL, auth=auth, timeout=5))
+    leader.start()
+    call = Call(1, "tools/list", 0.4, None, None, True)
+    with engine.sending(call):
+        response = requests.get(MCP_URL, auth=auth, timeout=5)
+    leader.join(5)
+
+    assert response.status_code == 200
+    assert call.remaining() > 0
+    assert len(world.authorization_requests) == 1
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        lambda call: call.interrupt(Call.CANCELLED),
+        lambda call: call.complete(error=mcp_sync.ClientClosedError("closed")),  # Engine.close()
+    ],
+    ids=["cancelled", "client-closed"],
+)
+def test_a_stopped_call_ends_its_wait_for_another_threads_sign_in(
+    world, make_oauth, monkeypatch, stop
+):
+    waiters = FlightWaiters(monkeypatch)
+    signing_in, signed_in = threading.Event(), threading.Event()
+
+    def person(url):
+        signing_in.set()
+        signed_in.wait(5)
+        return world.handler(url)
+
+    auth = make_oauth(redirect_handler=person)
+    leader = threading.Thread(target=lambda: requests.get(MCP_URL, auth=auth, timeout=5))
+    leader.start()
+    assert signing_in.wait(5)
+    call = Call(1, "tools/list", 30.0, None, None, True)
+    outcome = []
+
+    def follower():
+        try:
+            with engine.sending(call):
+                outcome.append(requests.get(MCP_URL, auth=auth, timeout=5))
+        except Exception as exc:
+            outcome.append(exc)
+
+    waiting = threading.Thread(target=follower)
+    waiting.start()
+    waiters.wait_for(1)
+    stop(call)
+    waiting.join(2)
+    ended_before_the_sign_in = not waiting.is_alive()
+    signed_in.set()
+    waiting.join(5)
+    leader.join(5)
+
+    assert ended_before_the_sign_in
+    assert isinstance(outcome[0], CallInterrupted)
+
+
+def test_client_calls_waiting_for_another_threads_sign_in_do_not_time_out(world, make_oauth):
+    world.auth.issue_refresh_tokens = False
+    delay = [0.0]
+
+    def person(url):
+        time.sleep(delay[0])
+        return world.handler(url)
+
+    auth = make_oauth(redirect_handler=person)
+    client = mcp_sync.Client(
+        MCP_URL, auth=auth, protocol_version="2025-11-25", timeout=0.5, listen=False
+    )
+    try:
+        client.connect()
+        world.valid.clear()  # every token is refused from now on: both calls need a sign-in
+        delay[0] = 1.0  # longer than the calls' timeout
+        line_up_401s(world, 2)
+
+        _, errors = run_threads(2, client.list_tools)
+    finally:
+        client.close()
+
+    assert errors == [None, None]
+    assert len(world.authorization_requests) == 2
+
+
+def test_a_redirect_handler_sending_through_its_own_auth_gets_an_error_not_a_deadlock(
+    world, make_oauth
+):
+    nested = []
+
+    def person(url):
+        try:
+            requests.get(MCP_URL, auth=auth, timeout=5)
+        except Exception as exc:
+            nested.append(exc)
+        return world.handler(url)
+
+    auth = make_oauth(redirect_handler=person)
+    outcome = []
+    sender = threading.Thread(
+        target=lambda: outcome.append(requests.get(MCP_URL, auth=auth, timeout=5)), daemon=True
+    )
+    sender.start()
+    sender.join(5)
+
+    assert not sender.is_alive()
+    assert isinstance(nested[0], ClientStateError)
+    assert outcome[0].status_code == 200
+
+
+# -- background streams (listeners) -------------------------------------------------------------
+
+
+def test_a_background_request_that_needs_a_sign_in_fails_without_asking_anyone(
+    world, make_oauth, session
+):
+    asked = []
+
+    def person(url):
+        asked.append(url)
+        return world.handler(url)
+
+    auth = make_oauth(redirect_handler=person)
+
+    with engine.in_background(), pytest.raises(AuthorizationError):
+        session.get(MCP_URL, auth=auth)
+
+    assert asked == []
+    assert world.all_token_requests() == []
+
+
+def test_a_background_request_still_refreshes_an_expired_token(world, make_oauth, session):
+    world.auth.expires_in = 0  # expired at once
+    auth = make_oauth()
+    session.get(MCP_URL, auth=auth)
+    world.auth.expires_in = 3600
+
+    with engine.in_background():
+        assert session.get(MCP_URL, auth=auth).status_code == 200
+
+    grants = [r.form["grant_type"] for r in world.auth.token_requests]
+    assert grants == ["authorization_code", "refresh_token"]
+    assert len(world.authorization_requests) == 1
 
 
 # -- with mcp_sync.Client ------------------------------------------------------------------------

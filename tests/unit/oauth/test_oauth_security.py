@@ -27,7 +27,7 @@ from mcp_sync.errors import (
     RegistrationError,
     TokenRequestError,
 )
-from mcp_sync.oauth import ClientRegistration, MemoryStorage, TokenSet
+from mcp_sync.oauth import ClientCredentials, ClientRegistration, MemoryStorage, TokenSet
 from mcp_sync.oauth.base import MAX_DOCUMENT
 
 CLIENT_SECRET = "client-secret-6f1d2c"
@@ -110,6 +110,65 @@ def test_token_is_not_attached_to_a_cross_origin_redirect_target_with_a_401(
 
     assert all(s.authorization is None for s in world.requests_to(OTHER_URL))
     assert len(world.authorization_requests) == 1
+
+
+LOOPBACK_MCP = "http://localhost/mcp"
+LOOPBACK_HTTPS = "https://localhost/mcp"  # another origin, same host: requests keeps the header
+
+
+@pytest.fixture
+def loopback_mcp(world):
+    """An MCP server on http://localhost (GET only) that refuses tokens the world did not
+    issue; ``script`` queues its next answers."""
+    script = []
+
+    def mcp(seen):
+        if script:
+            return script.pop(0)
+        token = (seen.authorization or "").partition(" ")[2]
+        if token in world.valid:
+            return 200, {}, "ok"
+        return 401, {"WWW-Authenticate": "Bearer"}, ""
+
+    world.documents[LOOPBACK_MCP] = mcp
+    world.documents["http://localhost/.well-known/oauth-protected-resource/mcp"] = {
+        "resource": LOOPBACK_MCP,
+        "authorization_servers": [ISSUER],
+    }
+    world.documents[LOOPBACK_HTTPS] = (200, {}, "moved")
+    return script
+
+
+@pytest.mark.parametrize("dpop", [False, True], ids=["bearer", "dpop"])
+@pytest.mark.parametrize("resent", [False, True], ids=["first-answer", "after-a-refresh"])
+def test_a_redirect_from_http_to_https_on_the_same_host_carries_no_token_or_proof(
+    world, make_oauth, session, loopback_mcp, resent, dpop
+):
+    auth = make_oauth(dpop=dpop)
+    assert session.get(LOOPBACK_MCP, auth=auth).status_code == 200
+    if resent:  # the token was revoked: the redirect answers the resend with a new token
+        loopback_mcp.append((401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""))
+    loopback_mcp.append((307, {"Location": LOOPBACK_HTTPS}, ""))
+
+    assert session.get(LOOPBACK_MCP, auth=auth).status_code == 200
+
+    (moved,) = world.requests_to(LOOPBACK_HTTPS)
+    assert moved.authorization is None
+    assert "DPoP" not in moved.headers
+
+
+def test_a_same_origin_redirect_after_a_refresh_carries_the_new_token(world, make_oauth, session):
+    auth = make_oauth()
+    sign_in(session, auth)
+    world.mcp_script.append((401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""))
+    world.mcp_script.append((307, {"Location": MCP_URL + "?moved=1"}, ""))
+
+    assert session.get(MCP_URL, auth=auth).status_code == 200
+
+    assert auth.token.access_token.startswith("as1-access-2")
+    moved = world.mcp_requests()[-1]
+    assert moved.query == {"moved": "1"}
+    assert moved.authorization == f"Bearer {auth.token.access_token}"
 
 
 # -- secrets never shown --------------------------------------------------------------------------
@@ -295,6 +354,36 @@ def test_plain_http_remote_issuer_is_not_used(world, make_oauth, session):
     assert [s for s in world.log if s.url.startswith("http://auth.example.com")] == []
 
 
+@pytest.mark.parametrize("where", ["issuer", "resource metadata hint", "token endpoint"])
+def test_a_remote_server_cannot_send_the_client_to_plain_http_on_loopback(
+    world, make_oauth, session, where
+):
+    if where == "issuer":
+        world.prm["authorization_servers"] = ["http://127.0.0.1:8080"]
+    elif where == "resource metadata hint":
+        world.challenge = 'Bearer resource_metadata="http://127.0.0.1:8080/prm"'
+    else:
+        world.auth.metadata["token_endpoint"] = "http://127.0.0.1:8080/token"
+
+    with pytest.raises(InsecureEndpointError, match="loopback"):
+        session.get(MCP_URL, auth=make_oauth())
+
+    assert [s for s in world.log if s.url.startswith("http://127.0.0.1")] == []
+    assert world.authorization_requests == []
+
+
+def test_a_loopback_server_may_use_a_plain_http_loopback_authorization_server(world, make_oauth):
+    local = world.add_auth_server("http://127.0.0.1:9001", "local")
+    world.documents["http://127.0.0.1:9000/.well-known/oauth-protected-resource/mcp"] = {
+        "resource": "http://127.0.0.1:9000/mcp",
+        "authorization_servers": [local.issuer],
+    }
+
+    token = make_oauth().authorize("http://127.0.0.1:9000/mcp")
+
+    assert token.access_token.startswith("local-access-1")
+
+
 def test_metadata_requests_do_not_follow_redirects(world, make_oauth, session):
     world.documents[AS_METADATA_URL] = (302, {"Location": "https://evil.example.com/meta"}, "")
 
@@ -475,3 +564,33 @@ def test_tokens_in_storage_are_not_used_for_another_server(world, make_oauth, se
 
     (seen,) = world.requests_to("https://other.example.com/mcp")
     assert seen.authorization is None
+
+
+def test_client_credentials_sharing_a_storage_with_a_person_do_not_get_the_persons_token(
+    world, make_oauth, session
+):
+    storage = MemoryStorage()
+    person = make_oauth(storage=storage)
+    sign_in(session, person)
+
+    service = ClientCredentials("service", "service-secret", storage=storage)
+    sign_in(session, service)
+
+    assert service.token.access_token != person.token.access_token
+    assert world.mcp_requests()[-1].authorization == f"Bearer {service.token.access_token}"
+    assert world.auth.token_requests[-1].form["grant_type"] == "client_credentials"
+
+
+def test_two_accounts_sharing_a_storage_keep_their_own_tokens(world, make_oauth, session):
+    storage = MemoryStorage()
+    alice = make_oauth(storage=storage, account="alice")
+    sign_in(session, alice)
+    bob = make_oauth(storage=storage, account="bob")
+    sign_in(session, bob)
+
+    alice_again = make_oauth(storage=storage, account="alice")
+    sign_in(session, alice_again)
+
+    assert bob.token.access_token != alice.token.access_token
+    assert alice_again.token.access_token == alice.token.access_token
+    assert len(world.authorization_requests) == 2

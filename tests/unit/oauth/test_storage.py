@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from support.oauth_world import MCP_URL, REDIRECT_URI
 
+from mcp_sync.oauth import OAuth
 from mcp_sync.oauth.storage import FileStorage, KeyringStorage, MemoryStorage, TokenStorage
 
 KEY = "tokens|https://auth.example.com|https://mcp.example.com/mcp"
@@ -293,3 +295,71 @@ def test_importing_the_module_does_not_import_keyring() -> None:
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
+
+
+# --- a broken storage during a sign-in ------------------------------------------------------
+
+
+class BrokenStorage(MemoryStorage):
+    """A MemoryStorage whose save() or load() fails while ``broken`` names it; the error
+    message quotes what was saved, as a careless backend might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken: set[str] = set()
+
+    def save(self, key: str, value: dict[str, Any]) -> None:
+        if "save" in self.broken:
+            raise OSError(f"disk full, could not write {value}")
+        super().save(key, value)
+
+    def load(self, key: str) -> Optional[dict[str, Any]]:
+        if "load" in self.broken:
+            raise OSError(f"cannot read {key}")
+        return super().load(key)
+
+
+dynamic_registration = pytest.param(None, id="dynamic-registration")
+
+
+@pytest.mark.parametrize("client_id", ["pre-registered", dynamic_registration])
+def test_a_storage_that_cannot_save_does_not_fail_the_sign_in(
+    world: Any,
+    session: Any,
+    caplog: pytest.LogCaptureFixture,
+    client_id: Optional[str],
+) -> None:
+    storage = BrokenStorage()
+    storage.broken.add("save")
+    auth = OAuth(
+        redirect_handler=world.handler,
+        redirect_uri=REDIRECT_URI,
+        client_id=client_id,
+        storage=storage,
+    )
+
+    with caplog.at_level(logging.WARNING, logger="mcp_sync"):
+        assert session.get(MCP_URL, auth=auth).status_code == 200
+
+    assert any(r.levelno == logging.WARNING for r in caplog.records)
+    assert auth.token.access_token not in caplog.text
+    assert auth.token.refresh_token not in caplog.text
+
+
+@pytest.mark.parametrize("client_id", ["pre-registered", dynamic_registration])
+def test_a_storage_that_cannot_load_costs_a_sign_in_not_an_error(
+    world: Any, session: Any, client_id: Optional[str]
+) -> None:
+    storage = BrokenStorage()
+    options: dict[str, Any] = {
+        "redirect_handler": world.handler,
+        "redirect_uri": REDIRECT_URI,
+        "client_id": client_id,
+        "storage": storage,
+    }
+    assert session.get(MCP_URL, auth=OAuth(**options)).status_code == 200
+    storage.broken.add("load")
+
+    assert session.get(MCP_URL, auth=OAuth(**options)).status_code == 200
+
+    assert len(world.authorization_requests) == 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from support.oauth_world import ISSUER, MCP_URL
 
-from mcp_sync.errors import InvalidAuthorizationResponse
+from mcp_sync.errors import AuthorizationRequired, InvalidAuthorizationResponse
 from mcp_sync.oauth import MemoryStorage, OAuth
 
 WEB_CALLBACK = "https://app.example.com/mcp/callback"
@@ -123,3 +124,28 @@ def test_start_without_redirect_uri_is_a_value_error(world, storage):
 
     with pytest.raises(ValueError, match="redirect_uri"):
         auth.start_authorization()
+
+
+def test_a_sign_in_older_than_the_login_timeout_cannot_be_finished(world, web, monkeypatch):
+    auth = web(login_timeout=60)
+    callback = world.handler(auth.start_authorization())
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    with pytest.raises(InvalidAuthorizationResponse, match="too long ago"):
+        auth.finish_authorization(callback)
+
+    assert world.auth.token_requests == []
+
+
+def test_users_on_one_storage_keep_their_own_tokens_and_share_the_registration(world, web, session):
+    alice, bob = web(account="alice"), web(account="bob")
+    alice.finish_authorization(world.handler(alice.start_authorization()))
+
+    assert bob.token is None
+    with pytest.raises(AuthorizationRequired):
+        session.get(MCP_URL, auth=web(account="bob"))
+    assert world.mcp_requests()[-1].authorization is None
+    bob.finish_authorization(world.handler(bob.start_authorization()))
+    assert bob.token.access_token != alice.token.access_token
+    assert len(world.auth.registrations) == 1
