@@ -41,7 +41,7 @@ class OAuth(OAuthBase):
     ``resource`` checked and sent). It refreshes tokens and steps up scope on 403.
 
     By default the person signs in in a browser, and the answer comes back to a
-    listener on 127.0.0.1 (:class:`~mcp_sync.oauth.LoopbackRedirect`). Without a
+    listener on 127.0.0.1 (:class:`~mcp_sync.oauth.loopback.LoopbackRedirect`). Without a
     browser, pass ``redirect_handler``: a callable that takes the authorization URL
     and returns the URL redirected back to, with ``redirect_uri`` registered for it.
     Tokens live in ``storage`` (in memory unless given a
