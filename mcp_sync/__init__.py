@@ -5,6 +5,8 @@
 ...     print(client.call_tool("add", {"a": 1, "b": 2}).text)
 """
 
+import logging
+
 from ._version import __version__
 from .auth import BearerAuth
 from .client import (
@@ -79,6 +81,8 @@ from .types import (
     Tool,
     UnknownContent,
 )
+
+logging.getLogger("mcp_sync").addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_TIMEOUT",

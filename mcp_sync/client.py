@@ -75,6 +75,7 @@ from .types import (
     Root,
     ServerCapabilities,
     Tool,
+    ToolList,
     WireType,
 )
 
@@ -1330,9 +1331,9 @@ class Client:
         return kept
 
     def list_tools(self, *, timeout: Any = _UNSET, cache: bool = True) -> list[Tool]:
-        """Every tool, following cursors to the end."""
-        return self._collect(
-            lambda c: self.list_tools_page(c, timeout=timeout, cache=cache), "tools"
+        """Every tool, following cursors to the end (a list that shows as a table in Jupyter)."""
+        return ToolList(
+            self._collect(lambda c: self.list_tools_page(c, timeout=timeout, cache=cache), "tools")
         )
 
     def call_tool(

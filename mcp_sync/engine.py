@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import jsonrpc
+from ._wirelog import log_incoming, log_outgoing
 from ._workers import Workers
 from .errors import (
     ClientClosedError,
@@ -444,6 +445,7 @@ class Engine:
             raise RequestCancelled(method, cancel.reason)
         try:
             try:
+                log_outgoing(message, self.transport)
                 self.transport.send_request(message, call)
                 call.wait()
             except CallInterrupted:
@@ -493,6 +495,7 @@ class Engine:
 
         def send() -> None:
             try:
+                log_outgoing(notice, self.transport)
                 self.transport.send_message(notice, timeout=_CANCEL_NOTICE_TIMEOUT)
             except Exception as exc:  # best effort: the caller has its answer already
                 log.debug("could not send notifications/cancelled for %s: %s", call.method, exc)
@@ -506,12 +509,15 @@ class Engine:
         """Send a notification."""
         if self._closed:
             raise ClientClosedError("the client is closed")
-        self.transport.send_message(jsonrpc.notification(method, params), timeout=timeout)
+        message = jsonrpc.notification(method, params)
+        log_outgoing(message, self.transport)
+        self.transport.send_message(message, timeout=timeout)
 
     # --- incoming -------------------------------------------------------------------------
 
     def receive(self, message: Message, origin: Optional[Call] = None) -> None:
         """Take one message the transport read. ``origin`` is the call whose stream carried it."""
+        log_incoming(message, self.transport)
         if isinstance(message, (Response, ErrorResponse)):
             self._receive_response(message, origin)
         elif isinstance(message, Notification):
@@ -603,6 +609,7 @@ class Engine:
                 message.id, jsonrpc.INTERNAL_ERROR, "client handler failed"
             )
         try:
+            log_outgoing(reply, self.transport)
             self.transport.send_message(reply, timeout=_ANSWER_TIMEOUT)
         except MCPSyncError as exc:
             log.warning(

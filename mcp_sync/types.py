@@ -2,7 +2,8 @@
 
 Every type keeps the fields it does not know in ``extra``, so nothing the server
 sends is lost, and ``to_dict()`` gives back the wire form (camelCase keys). Build
-one from a wire dict with ``Type.from_dict(data)``.
+one from a wire dict with ``Type.from_dict(data)``. In Jupyter, tools, tool lists and
+results show as HTML (see ``mcp_sync._display``), with everything the server sent escaped.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "TextContent",
     "TextResourceContents",
     "Tool",
+    "ToolList",
     "UnknownContent",
     "WireType",
     "content_block_from_dict",
@@ -209,6 +211,16 @@ class ContentBlock(WireType):
     meta: Optional[dict[str, Any]] = wire("_meta")
     extra: dict[str, Any] = _extra()
 
+    def _repr_html_(self) -> str:
+        from ._display import content_html
+
+        return content_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import content_markdown
+
+        return content_markdown(self)
+
 
 @dataclass
 class TextContent(ContentBlock):
@@ -274,6 +286,16 @@ class ResourceContents(WireType):
         if self.blob is not None:
             return base64.b64decode(self.blob)
         return (self.text or "").encode("utf-8")
+
+    def _repr_html_(self) -> str:
+        from ._display import resource_contents_html
+
+        return resource_contents_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import resource_contents_markdown
+
+        return resource_contents_markdown(self)
 
 
 # Aliases for readers who know the schema's names.
@@ -343,6 +365,31 @@ class Tool(WireType):
             return str(self.annotations["title"])
         return self.name
 
+    def _repr_html_(self) -> str:
+        from ._display import tool_html
+
+        return tool_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import tool_markdown
+
+        return tool_markdown(self)
+
+
+class ToolList(list[Tool]):
+    """What ``Client.list_tools()`` returns: a plain list of tools that shows as a table
+    in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        from ._display import tools_html
+
+        return tools_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import tools_markdown
+
+        return tools_markdown(self)
+
 
 @dataclass
 class ListToolsResult(WireType):
@@ -351,6 +398,16 @@ class ListToolsResult(WireType):
     tools: list[Tool] = wire(of=[Tool], default=[])
     next_cursor: Optional[str] = None
     extra: dict[str, Any] = _extra()
+
+    def _repr_html_(self) -> str:
+        from ._display import list_tools_result_html
+
+        return list_tools_result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import list_tools_result_markdown
+
+        return list_tools_result_markdown(self)
 
 
 @dataclass
@@ -367,6 +424,16 @@ class CallToolResult(WireType):
     def text(self) -> str:
         """The text blocks of ``content`` joined by newlines."""
         return "\n".join(b.text for b in self.content if isinstance(b, TextContent))
+
+    def _repr_html_(self) -> str:
+        from ._display import call_tool_result_html
+
+        return call_tool_result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import call_tool_result_markdown
+
+        return call_tool_result_markdown(self)
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -432,6 +499,16 @@ class ReadResourceResult(WireType):
         """The text contents joined by newlines."""
         return "\n".join(c.text for c in self.contents if c.text is not None)
 
+    def _repr_html_(self) -> str:
+        from ._display import read_resource_result_html
+
+        return read_resource_result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import read_resource_result_markdown
+
+        return read_resource_result_markdown(self)
+
 
 # --- prompts --------------------------------------------------------------------------------
 
@@ -477,6 +554,16 @@ class PromptMessage(WireType):
     content: ContentBlock = wire(of=content_block_from_dict)
     extra: dict[str, Any] = _extra()
 
+    def _repr_html_(self) -> str:
+        from ._display import prompt_message_html
+
+        return prompt_message_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import prompt_message_markdown
+
+        return prompt_message_markdown(self)
+
 
 @dataclass
 class GetPromptResult(WireType):
@@ -486,6 +573,16 @@ class GetPromptResult(WireType):
     description: Optional[str] = None
     meta: Optional[dict[str, Any]] = wire("_meta")
     extra: dict[str, Any] = _extra()
+
+    def _repr_html_(self) -> str:
+        from ._display import get_prompt_result_html
+
+        return get_prompt_result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from ._display import get_prompt_result_markdown
+
+        return get_prompt_result_markdown(self)
 
 
 # --- completion and logging -----------------------------------------------------------------

@@ -263,19 +263,37 @@ class OAuthBase(AuthBase):
         assert token is not None
         return token
 
-    def logout(self) -> None:
-        """Forget the tokens for this server, in memory and in storage."""
+    @property
+    def issuer(self) -> Optional[str]:
+        """The authorization server (its issuer) the tokens come from, once known."""
         with self._lock:
-            context, self._token = self._context, None
+            context = self._context
+        if context is not None:
+            return context.issuer
+        try:
+            pointer = self._storage.load(self._server_key()) if self._server_url else None
+        except Exception:
+            return None
+        issuer = pointer.get("issuer") if pointer else None
+        return issuer if isinstance(issuer, str) else None
+
+    def logout(self) -> bool:
+        """Forget the tokens for this server, in memory and in storage. Returns whether
+        there were any."""
+        with self._lock:
+            context, token, self._token = self._context, self._token, None
             self._scope, self._denied = None, set()
+        had = token is not None
         if context is not None:
             self._storage.delete(self._token_key(context))
         # A token loaded from storage has no context yet: find it through the pointer.
         stored = self._stored_token_key()
         if stored is not None:
+            had = had or self._storage.load(stored) is not None
             self._storage.delete(stored)
         if self._server_url is not None:
             self._storage.delete(self._server_key())
+        return had
 
     # -- binding and storage ---------------------------------------------------------
 

@@ -32,9 +32,33 @@ TIMEOUT_ERRORS = (
 )
 
 
+def never_connected(error: BaseException) -> bool:
+    """Whether ``error`` says the connection was never made (refused, unreachable, no
+    such host, connect timeout), so the request cannot have reached the server."""
+    exc: Optional[BaseException] = error
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(
+            exc,
+            (
+                urllib3.exceptions.NewConnectionError,
+                urllib3.exceptions.ConnectTimeoutError,
+                requests.exceptions.ConnectTimeout,
+            ),
+        ):
+            return True
+        nested = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        reason = getattr(exc, "reason", None)
+        exc = nested or (reason if isinstance(reason, BaseException) else None) or exc.__cause__
+        seen += 1
+    return False
+
+
 def is_timeout(error: BaseException) -> bool:
     exc: Optional[BaseException] = error
     while exc is not None:
+        if isinstance(exc, urllib3.exceptions.NewConnectionError):
+            return False  # a refused connection; urllib3 files it under connect timeouts
         if isinstance(exc, TIMEOUT_ERRORS):
             return True
         if exc.args and isinstance(exc.args[0], BaseException) and exc.args[0] is not exc:
@@ -55,6 +79,11 @@ def abort_response(response: requests.Response) -> None:
         except Exception:
             pass
     sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is None:
+        # urllib3 1.26 may not keep the connection on the response: reach the socket
+        # through http.client's response (its file is a SocketIO over the socket).
+        reader = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -270,6 +299,8 @@ def send_http(
     except requests.exceptions.RequestException as exc:
         if call is not None:
             call.check()  # a cancel or a timeout that broke the request is reported as such
+        if never_connected(exc):
+            raise TransportError(f"{method} {url}: could not connect to the server") from exc
         if is_timeout(exc):
             raise StreamTimeout() from exc
         raise TransportError(f"{method} {url} failed: {type(exc).__name__}") from exc

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import requests
 
 from .. import jsonrpc
+from .._wirelog import log_outgoing
 from ..engine import Call, CallInterrupted, StreamTimeout, in_background
 from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
 from ..headers import extract_param_headers, mcp_name
@@ -35,6 +36,7 @@ from ._http import (
     chunks,
     content_type,
     is_timeout,
+    never_connected,
     new_http,
     read_body,
     send_http,
@@ -156,7 +158,7 @@ class ModernHTTPTransport(Transport):
         try:
             response = self._post(message, call.read_timeout, call)
         except TransportError as exc:
-            if isinstance(exc.__cause__, requests.exceptions.ConnectTimeout):
+            if never_connected(exc):
                 raise
             # The request may have reached the server and been lost with the connection:
             # the client issues it anew, as the spec asks.
@@ -307,6 +309,7 @@ class ModernHTTPTransport(Transport):
             with self._lock:
                 self._listen_abort = handle.abort
             try:
+                log_outgoing(message)
                 response = self._post(message, LISTEN_IDLE, handle)  # type: ignore[arg-type]
             except (MCPSyncError, StreamTimeout, CallInterrupted) as exc:
                 failures += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -143,3 +144,18 @@ def test_huge_retry_value_is_ignored(server, client):
     )
 
     assert client.call_tool("add", {"a": 1, "b": 2}).text == "ok"
+
+
+@pytest.mark.parametrize("version", [None, "2025-11-25"])
+def test_a_refused_connection_is_a_transport_error_at_once_not_a_timeout(version):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    client = mcp_sync.Client(f"http://127.0.0.1:{port}/mcp", timeout=30, protocol_version=version)
+    started = time.monotonic()
+
+    with pytest.raises(mcp_sync.TransportError, match="could not connect"):
+        client.connect()
+
+    assert time.monotonic() - started < 5
+    client.close()
