@@ -185,6 +185,17 @@ def build_parser(*, server: bool = True) -> argparse.ArgumentParser:
 
     demo_help = "take a short tour of mcp_sync against a demo server it starts itself"
     demo = commands.add_parser("demo", help=demo_help, description=demo_help)
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="instead of the tour, keep the demo server running on 127.0.0.1 until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="the port for --serve (default 8000, as in the docs' examples)",
+    )
     demo.set_defaults(handler=_demo)
     leaf(commands, "info", "show the server's name, version, protocol and capabilities", _info)
     leaf(commands, "ping", "check that the server answers", _ping)
@@ -570,9 +581,20 @@ def _argument_names(schema: Any) -> str:
 
 
 def _demo(opts: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .demo import DEFAULT_SERVE_PORT, run_demo, serve_demo
 
-    return run_demo()
+    if opts.port is not None and not opts.serve:
+        raise UsageError("--port goes with --serve")
+    if not opts.serve:
+        return run_demo()
+    port = DEFAULT_SERVE_PORT if opts.port is None else opts.port
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} is not a TCP port")
+    try:
+        return serve_demo(port)
+    except OSError as exc:
+        _error(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; try another --port")
+        return EXIT_ERROR
 
 
 def _info(opts: argparse.Namespace) -> int:

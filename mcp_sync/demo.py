@@ -10,20 +10,27 @@ from __future__ import annotations
 
 import base64
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 if TYPE_CHECKING:
     from .testing import MCPTestServer
 
-__all__ = ["demo_server", "run_demo"]
+__all__ = ["DEFAULT_SERVE_PORT", "demo_server", "run_demo", "serve_demo"]
+
+#: The port of ``mcp-sync demo --serve``, so that the docs' ``http://127.0.0.1:8000/mcp`` works.
+DEFAULT_SERVE_PORT = 8000
 
 
-def demo_server() -> MCPTestServer:
-    """The tour's server: a few tools, a resource and a prompt (not started yet)."""
+def demo_server(port: int = 0) -> MCPTestServer:
+    """The tour's server: a few tools, a resource and a prompt (not started yet).
+
+    ``port=0`` takes any free port; the server listens on 127.0.0.1 only.
+    """
     from .testing import MCPTestServer, image, text
 
-    server = MCPTestServer(instructions="The mcp_sync demo server.")
+    server = MCPTestServer(instructions="The mcp_sync demo server.", port=port)
 
     @server.tool()
     def add(a: int, b: int) -> int:
@@ -107,5 +114,32 @@ def run_demo(out: Optional[TextIO] = None) -> int:
             say("10. Over a legacy (2025-11-25) session, the server forgets the session...")
             answer = legacy.call_tool("add", {"a": 20, "b": 22}).text
             say(f"     ...and the call still returns {answer}: mcp_sync started a new session")
-    say("Done. Next: mcp-sync --help, and the docs in docs/.")
+    say("Done. Next: mcp-sync demo --serve, mcp-sync --help, and the docs in docs/.")
+    return 0
+
+
+def serve_demo(
+    port: int = DEFAULT_SERVE_PORT,
+    out: Optional[TextIO] = None,
+    stop: Optional[threading.Event] = None,
+) -> int:
+    """Serve the demo server on 127.0.0.1 until Ctrl-C (or ``stop`` is set); returns 0.
+
+    Raises ``OSError`` when the port cannot be bound, for instance when it is in use.
+    """
+    stream = out if out is not None else sys.stdout
+    stop = stop if stop is not None else threading.Event()
+    with demo_server(port) as server:
+        print(f"Serving the mcp_sync demo server at {server.url}", file=stream)
+        print(
+            "Tools add, count_slowly and picture; resource demo://readme; prompt greet.",
+            file=stream,
+        )
+        print("Press Ctrl-C to stop.", file=stream, flush=True)
+        try:
+            # A timed wait, so that Ctrl-C is seen at once on every platform.
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            print("Stopped.", file=stream, flush=True)
     return 0

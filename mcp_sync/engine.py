@@ -452,6 +452,11 @@ class Engine:
                 pass
             except StreamTimeout:
                 call.interrupt(Call.TIMED_OUT)
+            except KeyboardInterrupt:
+                # Ctrl-C in a script or a notebook: the server should stop the work too.
+                if not call.done:
+                    self._send_cancel(call, "interrupted")
+                raise
             except BaseException:
                 if not call.done:
                     raise

@@ -69,6 +69,8 @@ _INPUT_CAPABILITY = {
     "elicitation/create": "elicitation",
     "roots/list": "roots",
 }
+_TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -135,6 +137,7 @@ class _Tool:
     output_schema: Optional[dict[str, Any]]
     wants_ctx: bool
     extra: dict[str, Any]
+    task: bool = False
 
     def listing(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -148,6 +151,18 @@ class _Tool:
         return entry
 
 
+def _resource_entry(
+    key: str, address: str, name: str, description: Optional[str], mime_type: Optional[str]
+) -> dict[str, Any]:
+    """The listing of a resource (``key="uri"``) or of a template (``"uriTemplate"``)."""
+    entry: dict[str, Any] = {key: address, "name": name}
+    if description:
+        entry["description"] = description
+    if mime_type:
+        entry["mimeType"] = mime_type
+    return entry
+
+
 @dataclass
 class _Resource:
     uri: str
@@ -158,12 +173,7 @@ class _Resource:
     wants_ctx: bool
 
     def listing(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"uri": self.uri, "name": self.name}
-        if self.description:
-            entry["description"] = self.description
-        if self.mime_type:
-            entry["mimeType"] = self.mime_type
-        return entry
+        return _resource_entry("uri", self.uri, self.name, self.description, self.mime_type)
 
 
 @dataclass
@@ -178,12 +188,9 @@ class _Template:
     complete: Mapping[str, Any]
 
     def listing(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"uriTemplate": self.uri_template, "name": self.name}
-        if self.description:
-            entry["description"] = self.description
-        if self.mime_type:
-            entry["mimeType"] = self.mime_type
-        return entry
+        return _resource_entry(
+            "uriTemplate", self.uri_template, self.name, self.description, self.mime_type
+        )
 
 
 @dataclass
@@ -623,6 +630,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def _timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def _template_pattern(template: str) -> tuple[re.Pattern[str], list[str]]:
     """A regex for a level-1 URI template (``{var}`` matches one path segment)."""
     names: list[str] = []
@@ -746,6 +757,7 @@ class MCPTestServer:
         self._drop: Optional[tuple[int, Optional[str]]] = None
         self._delay = 0.0
         self._ids = itertools.count(1)
+        self._tasks: dict[str, dict[str, Any]] = {}  # modern tasks by id; under _lock
         # Serialises start() and stop(); held across both.
         self._life_lock = threading.Lock()
         self._httpd: Optional[_HTTPServer] = None
@@ -830,6 +842,7 @@ class MCPTestServer:
         description: Optional[str] = None,
         input_schema: Optional[dict[str, Any]] = None,
         output_schema: Optional[dict[str, Any]] = None,
+        task: bool = False,
         **extra: Any,
     ) -> Callable[[F], F]:
         """Register a tool; the function's name, docstring and type hints fill the gaps.
@@ -841,7 +854,9 @@ class MCPTestServer:
         ``_meta``...) go into the listing as they are. The function returns a str, content
         block(s), a :class:`ToolResult`, or JSON (a dict becomes ``structuredContent``);
         raising :class:`ToolError` (or any exception) answers ``isError: true``, raising
-        :class:`RPCError` answers a JSON-RPC error.
+        :class:`RPCError` answers a JSON-RPC error. ``task=True`` runs it as a task in the
+        2026-07-28 era (the ``io.modelcontextprotocol/tasks`` extension): the call is
+        answered at once with a task, and ``tasks/get`` reports its progress to the end.
         """
 
         def register(fn: F) -> F:
@@ -854,6 +869,7 @@ class MCPTestServer:
                 output_schema=output_schema,
                 wants_ctx=wants_ctx,
                 extra=dict(extra),
+                task=task,
             )
             with self._lock:
                 self._tools[entry.name] = entry
@@ -1696,6 +1712,8 @@ class MCPTestServer:
 
     def _modern_methods(self) -> dict[str, Callable[[Context, dict[str, Any]], Any]]:
         return {
+            "tasks/get": self._task_state,
+            "tasks/cancel": self._cancel_task,
             "server/discover": self._discover,
             "tools/list": self._list_tools,
             "tools/call": self._call_tool,
@@ -1715,6 +1733,8 @@ class MCPTestServer:
             "logging": {},
             "completions": {},
         }
+        if era == "modern":
+            caps["extensions"] = {_TASKS_EXTENSION: {}}
         return caps
 
     def _cacheable(self, ctx: Context, result: dict[str, Any]) -> dict[str, Any]:
@@ -1772,6 +1792,11 @@ class MCPTestServer:
         problem = _schema.check_arguments(tool.input_schema, arguments)
         if problem is not None:
             return tool_result_error(f"Invalid arguments for tool {tool.name}: {problem}")
+        if tool.task and ctx.era == "modern":
+            return self._start_task(tool, ctx, arguments)
+        return self._run_tool(tool, ctx, arguments)
+
+    def _run_tool(self, tool: _Tool, ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
         kwargs = dict(arguments)
         if tool.wants_ctx:
             kwargs[_schema.CTX_PARAM] = ctx
@@ -1785,6 +1810,52 @@ class MCPTestServer:
             log.debug("mcp_sync.testing: tool %s raised", tool.name, exc_info=True)
             return tool_result_error(str(exc) or type(exc).__name__)
         return tool_result(value, tool.output_schema is not None)
+
+    def _start_task(self, tool: _Tool, ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
+        task_id = f"task-{next(self._ids)}"
+        now = _timestamp()
+        task: dict[str, Any] = {
+            "taskId": task_id,
+            "status": "working",
+            "createdAt": now,
+            "lastUpdatedAt": now,
+            "ttlMs": None,
+            "pollIntervalMs": 50,
+        }
+        with self._lock:
+            self._tasks[task_id] = task
+
+        def run() -> None:
+            try:
+                outcome: dict[str, Any] = {"result": self._run_tool(tool, ctx, arguments)}
+                status = "completed"
+            except RPCError as exc:
+                outcome, status = {"error": exc.to_dict()}, "failed"
+            except _InputRequired:
+                error = RPCError(INTERNAL_ERROR, "a task cannot ask for input here")
+                outcome, status = {"error": error.to_dict()}, "failed"
+            with self._lock:
+                if task["status"] == "working":  # a cancel wins over a late finish
+                    task.update(outcome, status=status, lastUpdatedAt=_timestamp())
+
+        threading.Thread(target=run, name=f"mcp_sync-testserver-{task_id}", daemon=True).start()
+        return {"resultType": "task", **task}
+
+    def _task_state(self, ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            task = self._tasks.get(str(params.get("taskId")))
+            if task is None:
+                raise RPCError(INVALID_PARAMS, f"Unknown task: {params.get('taskId')!r}")
+            return {"resultType": "complete", **task}
+
+    def _cancel_task(self, ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            task = self._tasks.get(str(params.get("taskId")))
+            if task is None:
+                raise RPCError(INVALID_PARAMS, f"Unknown task: {params.get('taskId')!r}")
+            if task["status"] == "working":
+                task.update(status="cancelled", lastUpdatedAt=_timestamp())
+            return {"resultType": "complete", **task}
 
     def _list_resources(self, ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

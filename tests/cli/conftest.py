@@ -8,7 +8,8 @@ Fixtures
 --------
 ``cli_server_python``  the server virtualenv's python (session scope); set-up failures
                        fail the tests, they never skip them
-``cli_server``         one everything_server.py over HTTP, shared by the session
+``cli_server``         everything_server.py over HTTP, then its in-process mirror
+                       (tests/support/everything_mirror.py), each shared by a module
 ``cli_stdio_command``  argv that starts everything_server.py over stdio
 ``cli_env``            the environment the CLI runs in: PYTHONPATH, and a private
                        XDG_CONFIG_HOME so OAuth tokens land in a temporary directory
@@ -32,54 +33,42 @@ _TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(_TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(_TESTS_DIR))
 
-from support.server_env import REPO_ROOT, server_python  # noqa: E402
+from support.everything_mirror import everything_mirror  # noqa: E402
+from support.server_env import (  # noqa: E402
+    REPO_ROOT,
+    mark_directory,
+    prepare_after_collection,
+    prepared_server_python,
+)
 from support.server_process import ServerProcess  # noqa: E402
 from support.stdio_servers import everything_stdio_command  # noqa: E402
 
-_CLI_DIR = Path(__file__).resolve().parent
 _SERVER_FIXTURES = {"cli_server_python", "cli_server", "cli_stdio_command"}
 CLI_TIMEOUT = 60  # seconds one CLI run may take
 
-# Preparing the server virtualenv once after collection, so that a first-time install
-# does not count against one test's timeout; an error is raised by the fixtures.
-_prepared: dict[str, Any] = {}
-
-
-def _in_this_dir(item: pytest.Item) -> bool:
-    return Path(str(item.path)).resolve().is_relative_to(_CLI_DIR)
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if _in_this_dir(item):
-            item.add_marker(pytest.mark.integration)
+    mark_directory(items, Path(__file__).resolve().parent, pytest.mark.integration)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly:
-        return
-    needs_server = any(
-        _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in session.items
-    )
-    if needs_server and "python" not in _prepared and "error" not in _prepared:
-        try:
-            _prepared["python"] = server_python()
-        except Exception as exc:
-            _prepared["error"] = exc
+    prepare_after_collection(session, _SERVER_FIXTURES)
 
 
 @pytest.fixture(scope="session")
 def cli_server_python() -> str:
-    if "error" in _prepared:
-        raise _prepared["error"]
-    if "python" not in _prepared:
-        _prepared["python"] = server_python()
-    return str(_prepared["python"])
+    return prepared_server_python()
 
 
-@pytest.fixture(scope="session")
-def cli_server(cli_server_python: str) -> Iterator[ServerProcess]:
-    """everything_server.py over HTTP; the tests only read from it, so they share it."""
+@pytest.fixture(scope="module", params=["official-sdk", "mcp_sync.testing"])
+def cli_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The server the read-only CLI tests share: everything_server.py in its own process
+    (official SDK), then its mirror on mcp_sync.testing in this process. Each has ``.url``."""
+    if request.param == "mcp_sync.testing":
+        with everything_mirror() as mirror:
+            yield mirror
+        return
+    request.getfixturevalue("cli_server_python")
     server = ServerProcess()
     server.start()
     try:

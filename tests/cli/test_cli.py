@@ -7,12 +7,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import tty
 from pathlib import Path
 
 import pytest
 from support.server_env import REPO_ROOT
 from support.server_process import SERVERS_DIR, ServerProcess, free_port
+
+from mcp_sync.testing import MCPTestServer
 
 EVERYTHING = str(SERVERS_DIR / "everything_server.py")
 AUTH_SERVER = SERVERS_DIR / "auth_server.py"
@@ -159,9 +163,9 @@ def test_tool_error_exits_1(run_cli, cli_server):
     out = run_cli("tools", "call", cli_server.url, "fail", "message=broken on purpose")
     assert out.returncode == 1
     assert out.stdout == ""
-    assert out.stderr.strip() == (
-        "mcp-sync: tool 'fail' reported an error: Error executing tool fail: broken on purpose"
-    )
+    assert out.stderr.startswith("mcp-sync: tool 'fail' reported an error: ")
+    assert out.stderr.strip().endswith("broken on purpose")  # the SDK puts words in between
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 def test_tool_error_with_json_prints_the_result_and_exits_1(run_cli, cli_server):
@@ -172,10 +176,12 @@ def test_tool_error_with_json_prints_the_result_and_exits_1(run_cli, cli_server)
     assert "this tool always fails" in result["content"][0]["text"]
 
 
-def test_unknown_tool_is_a_tool_error(run_cli, cli_server):
+def test_unknown_tool_is_a_tool_error_or_a_protocol_error(run_cli, cli_server):
     out = run_cli("tools", "call", cli_server.url, "no_such_tool")
-    assert out.returncode == 1
-    assert "Unknown tool: no_such_tool" in out.stderr
+    # The official SDK answers with an isError result (exit 1); mcp_sync.testing with the
+    # JSON-RPC error -32602 that the spec gives for an unknown tool (exit 3).
+    assert out.returncode == (3 if isinstance(cli_server, MCPTestServer) else 1)
+    assert "Unknown tool" in out.stderr and "no_such_tool" in out.stderr
 
 
 # -------------------------------------------------------------------------- progress
@@ -268,7 +274,9 @@ def test_resources_read(run_cli, cli_server):
 def test_json_rpc_error_exits_3_with_one_line(run_cli, cli_server):
     out = run_cli("resources", "read", cli_server.url, "test://nope")
     assert out.returncode == 3
-    assert "Unknown resource: test://nope" in _error_line(out.stderr)
+    line = _error_line(out.stderr)
+    assert line.startswith("mcp-sync: error: server error -32602 (to resources/read): ")
+    assert "Unknown resource: test://nope" in line or "Resource not found" in line
 
 
 # --------------------------------------------------------------------------- prompts
@@ -466,3 +474,53 @@ def test_a_server_that_wants_oauth_without_it_exits_3(run_cli, auth_server):
     out = run_cli("tools", "list", auth_server.url)
     assert out.returncode == 3
     assert "401" in _error_line(out.stderr)
+
+
+# ---------------------------------------------------------------------- demo --serve
+
+
+def test_demo_port_without_serve_is_a_usage_error(run_cli):
+    out = run_cli("demo", "--port", "8123")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "mcp-sync: error: --port goes with --serve"
+
+
+def test_demo_serve_on_a_port_in_use_exits_3_with_one_line(run_cli):
+    with MCPTestServer() as taken:
+        port = taken.port
+        out = run_cli("demo", "--serve", "--port", str(port))
+    assert out.returncode == 3
+    assert out.stderr.startswith(f"mcp-sync: error: cannot serve on 127.0.0.1:{port}: ")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_a_call_exits_130(cli_env):
+    import signal
+
+    released = threading.Event()  # ends the tool when the test is over
+    with MCPTestServer() as server:
+
+        @server.tool()
+        def wait(seconds: float) -> str:
+            released.wait(seconds)
+            return "done"
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mcp_sync", "-v", "tools", "call", server.url, "wait",
+             "seconds=30"],
+            env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            while server.count("tools/call") == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.count("tools/call") == 1
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            released.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 130
+    assert "mcp-sync: interrupted" in err

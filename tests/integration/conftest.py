@@ -33,12 +33,15 @@ _TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(_TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(_TESTS_DIR))
 
-from support.server_env import server_python  # noqa: E402
+from support.server_env import (  # noqa: E402
+    mark_directory,
+    prepare_after_collection,
+    prepared_server_python,
+)
 from support.server_process import ServerError, ServerProcess  # noqa: E402
 
 __all__ = ["ServerError", "ServerProcess"]
 
-_INTEGRATION_DIR = Path(__file__).resolve().parent
 _SERVER_FIXTURES = {
     "mcp_server",
     "mcp_server_json",
@@ -47,42 +50,19 @@ _SERVER_FIXTURES = {
     "mcp_server_python",
 }
 
-# The outcome of preparing the server virtualenv, done once after collection so
-# that a first-time install does not count against a single test's timeout.
-_prepared: dict[str, Any] = {}
-
-
-def _in_this_dir(item: pytest.Item) -> bool:
-    return Path(str(item.path)).resolve().is_relative_to(_INTEGRATION_DIR)
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if _in_this_dir(item):
-            item.add_marker(pytest.mark.integration)
+    mark_directory(items, Path(__file__).resolve().parent, pytest.mark.integration)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly:
-        return
-    needs_server = any(
-        _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in session.items
-    )
-    if needs_server and "python" not in _prepared and "error" not in _prepared:
-        try:
-            _prepared["python"] = server_python()
-        except Exception as exc:  # reported by the fixtures, test by test
-            _prepared["error"] = exc
+    prepare_after_collection(session, _SERVER_FIXTURES)
 
 
 @pytest.fixture(scope="session")
 def mcp_server_python() -> str:
     """The python that runs the test servers (creates its virtualenv if needed)."""
-    if "error" in _prepared:
-        raise _prepared["error"]
-    if "python" not in _prepared:
-        _prepared["python"] = server_python()
-    return str(_prepared["python"])
+    return prepared_server_python()
 
 
 @pytest.fixture

@@ -27,7 +27,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    import pytest
 
 MIN_VERSION = (3, 10)
 
@@ -243,6 +246,44 @@ def server_python() -> str:
 
     _cached = str(_venv_python(venv))
     return _cached
+
+
+# --- pytest glue shared by the conftest files of the directories that use these servers ---
+
+# The outcome of preparing the server virtualenv, kept for the whole test session.
+_prepared: dict[str, object] = {}
+
+
+def mark_directory(
+    items: "list[pytest.Item]", directory: Path, marker: "pytest.MarkDecorator"
+) -> None:
+    """Add ``marker`` to every collected test that lives under ``directory``."""
+    for item in items:
+        if Path(str(item.path)).resolve().is_relative_to(directory):
+            item.add_marker(marker)
+
+
+def prepare_after_collection(session: "pytest.Session", fixture_names: "set[str]") -> None:
+    """Build the server virtualenv once, after collection, if a collected test needs it.
+
+    Done here so that a first-time install does not count against one test's timeout.
+    A failure is kept and raised by ``prepared_server_python()``, test by test.
+    """
+    if session.config.option.collectonly or _prepared:
+        return
+    if any(fixture_names.intersection(getattr(item, "fixturenames", ())) for item in session.items):
+        try:
+            _prepared["python"] = server_python()
+        except Exception as exc:
+            _prepared["error"] = exc
+
+
+def prepared_server_python() -> str:
+    """The server python; raises the set-up error, so that tests fail and never skip."""
+    error = _prepared.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    return server_python()
 
 
 if __name__ == "__main__":

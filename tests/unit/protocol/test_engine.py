@@ -292,6 +292,24 @@ def test_timeout_sends_cancelled_notification_with_the_request_id(
     assert isinstance(cancel.get("reason"), str)
 
 
+def test_ctrl_c_while_waiting_sends_cancelled_and_reraises(
+    engine: Engine, transport: FakeTransport
+) -> None:
+    def interrupted(message: dict[str, Any], call: Call) -> None:
+        raise KeyboardInterrupt
+
+    transport.on_request = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        engine.request("tools/call", timeout=5)
+    [request] = transport.requests
+    transport.wait_for_sent(lambda m: m.get("method") == "notifications/cancelled")
+    [cancel] = transport.cancellations()
+    assert cancel == {"requestId": request["id"], "reason": "interrupted"}
+    transport.on_request = None  # the engine stays usable
+    threading.Timer(0.05, lambda: transport.respond(transport.requests[-1]["id"], {})).start()
+    assert engine.request("ping", timeout=5) == {}
+
+
 def test_timeout_of_initialize_sends_no_cancellation(
     engine: Engine, transport: FakeTransport
 ) -> None:
