@@ -30,12 +30,14 @@ from .errors import (
     CapabilityNotSupported,
     ClientClosedError,
     ClientStateError,
+    ConnectError,
     HTTPStatusError,
     InsecureEndpointError,
     InsufficientScopeError,
     InvalidAuthorizationResponse,
     MCPError,
     MCPSyncError,
+    MessageTooLarge,
     MetadataDiscoveryError,
     MissingHandlerError,
     ProtocolError,
@@ -47,6 +49,7 @@ from .errors import (
     TransportError,
     UnsupportedProtocolVersion,
 )
+from .retry import RetryPolicy
 from .schema import OutputSchemaError
 from .tasks import Task, ToolTask
 from .types import (
@@ -107,6 +110,7 @@ __all__ = [
     "CompleteResult",
     "Completion",
     "ConfigError",
+    "ConnectError",
     "ContentBlock",
     "CreateMessageResult",
     "ElicitResult",
@@ -126,6 +130,7 @@ __all__ = [
     "LoggingMessage",
     "MCPError",
     "MCPSyncError",
+    "MessageTooLarge",
     "MetadataDiscoveryError",
     "MissingHandlerError",
     "OutputSchemaError",
@@ -142,6 +147,7 @@ __all__ = [
     "ResourceContents",
     "ResourceLink",
     "ResourceTemplate",
+    "RetryPolicy",
     "Root",
     "ServerCapabilities",
     "ServerConfig",

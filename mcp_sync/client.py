@@ -42,15 +42,17 @@ from .errors import (
     MCPSyncError,
     MissingHandlerError,
     ProtocolError,
+    RequestCancelled,
     RequestTimeout,
     SessionExpiredError,
     UnsupportedProtocolVersion,
 )
 from .headers import InvalidToolHeader, tool_param_headers
+from .retry import RetryPolicy
 from .schema import validate_structured_content
 from .tasks import TASKS_EXTENSION, Task, ToolTask, _task
-from .transports._http import new_http
-from .transports.base import SessionLost, StreamBroken, Transport
+from .transports._http import new_http, safe_url
+from .transports.base import DEFAULT_MAX_MESSAGE_SIZE, SessionLost, StreamBroken, Transport
 from .transports.http_sse import HTTPSSETransport
 from .transports.modern_http import ModernHTTPTransport
 from .transports.stdio import StderrTarget, StdioTransport
@@ -198,6 +200,8 @@ class RecoveryPolicy:
     ``resend_interrupted_calls`` also resends a ``tools/call`` whose stream the server
     cut when it dropped the session: the tool may then run twice, so it is off unless
     your tools are idempotent. Other requests (lists, reads, gets) are always resent.
+    It applies to legacy sessions: in the 2026-07-28 era the spec requires a request lost
+    with its stream to be issued anew (once, tool calls included).
     """
 
     max_reinitializations: int = 1
@@ -276,6 +280,8 @@ class Client:
     instead of finding the era; ``timeout`` is the default seconds a request waits (``None``:
     forever), which each progress notification restarts, up to ``max_timeout`` seconds
     in all (``None``: no cap); handlers are plain callables that answer what the server asks.
+    A message from the server over ``max_message_size`` bytes (16 MiB by default; ``None``:
+    no limit) raises :class:`MessageTooLarge` rather than being read into memory.
     """
 
     def __init__(
@@ -298,6 +304,7 @@ class Client:
         notification_handler: Optional[Callable[[str, dict[str, Any]], None]] = None,
         on_session_reset: Optional[Callable[[Client], None]] = None,
         recovery: RecoveryPolicy = RecoveryPolicy(),
+        retry: RetryPolicy = RetryPolicy(),
         listen: bool = True,
         cache: bool = True,
         tasks: bool = True,
@@ -305,8 +312,21 @@ class Client:
         cwd: Optional[str] = None,
         stderr: StderrTarget = None,
         max_input_rounds: int = DEFAULT_MAX_INPUT_ROUNDS,
+        max_message_size: Optional[int] = DEFAULT_MAX_MESSAGE_SIZE,
         transport: Union[Transport, str, None] = None,
     ):
+        if max_message_size is not None and (
+            isinstance(max_message_size, bool)
+            or not isinstance(max_message_size, int)
+            or max_message_size < 1
+        ):
+            raise ValueError("max_message_size must be a positive number of bytes, or None")
+        self._max_message_size = max_message_size
+        if not isinstance(retry, RetryPolicy):
+            raise TypeError("retry must be a RetryPolicy")
+        self._retry = retry
+        # Set by close(); wakes a call that waits before a retry. Any thread.
+        self._closed_event = threading.Event()
         sse = transport == "sse"
         if isinstance(transport, str) and not sse:
             raise ValueError(f'transport must be "sse" or a Transport, not {transport!r}')
@@ -402,6 +422,9 @@ class Client:
                 )
         # The legacy transport, and the one in use: the era decides, at connect time.
         assert isinstance(transport, Transport)
+        transport.max_message_size = max_message_size
+        if self._modern is not None:
+            self._modern.max_message_size = max_message_size
         self._legacy: Transport = transport
         self._transport: Transport = transport
         self._engine = Engine(
@@ -516,7 +539,8 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<mcp_sync.Client {self.url} {self._state}>"
+        where = self.url if self._stdio is not None else safe_url(self.url)
+        return f"<mcp_sync.Client {where} {self._state}>"
 
     @property
     def state(self) -> str:
@@ -532,7 +556,7 @@ class Client:
                 raise ClientClosedError("the client is closed; create a new Client")
             if self._state == _NEW:
                 try:
-                    self._start()
+                    self._retrying_transient("connect", None, None, self._start)
                 except BaseException:
                     if self._stdio is not None:
                         self._stdio.stop()  # no orphan server; a later connect() starts anew
@@ -553,6 +577,7 @@ class Client:
             if self._state == _CLOSED:
                 return
             self._state = _CLOSED
+        self._closed_event.set()
         self._engine.close(join=False)
         self._legacy.close()
         if self._modern is not None and self._modern is not self._legacy:
@@ -643,6 +668,7 @@ class Client:
 
     def _switch_to_sse(self) -> None:
         sse = HTTPSSETransport(self.url, http=self._http, **self._http_options)
+        sse.max_message_size = self._max_message_size
         sse.bind(self._engine.receive)
         sse.on_stream_end = self._engine.fail_pending
         self._legacy = sse
@@ -750,17 +776,18 @@ class Client:
             caps["extensions"] = {TASKS_EXTENSION: {}}
         return caps
 
-    def _initialize(self, version: Optional[str] = None) -> None:
-        """The handshake; the caller holds ``_init_lock``."""
+    def _initialize(self, version: Optional[str] = None, timeout: Any = _UNSET) -> None:
+        """The handshake; the caller holds ``_init_lock``. ``timeout`` bounds each of its
+        requests (the client's timeout by default)."""
         self._transport.begin_session()
         try:
-            self._handshake(version)
+            self._handshake(version, self._timeout if timeout is _UNSET else timeout)
         except BaseException:
             self._transport.session_failed()
             raise
         self._transport.session_opened()
 
-    def _handshake(self, version: Optional[str]) -> None:
+    def _handshake(self, version: Optional[str], timeout: Optional[float]) -> None:
         offered = version or self._requested_version
         params = {
             "protocolVersion": offered,
@@ -768,14 +795,14 @@ class Client:
             "clientInfo": self._client_info.to_dict(),
         }
         try:
-            raw = self._engine.request("initialize", params, timeout=self._timeout)
+            raw = self._engine.request("initialize", params, timeout=timeout)
         except MCPError as exc:
             supported = exc.data.get("supported") if isinstance(exc.data, dict) else None
             if not isinstance(supported, list):
                 supported = []
             mutual = [v for v in LEGACY_VERSIONS if v in supported]
             if version is None and exc.code == jsonrpc.INVALID_PARAMS and mutual:
-                self._handshake(mutual[0])
+                self._handshake(mutual[0], timeout)
                 return
             raise
         result = _decode(InitializeResult, raw, "initialize")
@@ -790,7 +817,7 @@ class Client:
         self._transport.allow_batch = result.protocol_version == "2025-03-26"
         self._init = result
         self._transport.session_negotiated(result.protocol_version)
-        self._engine.notify("notifications/initialized", None, timeout=self._timeout)
+        self._engine.notify("notifications/initialized", None, timeout=timeout)
 
     def _before_resend(self, retry_state: RetryCallState) -> None:
         outcome = retry_state.outcome
@@ -816,8 +843,18 @@ class Client:
                     f"the session was lost and starting a new one failed: {failed[2]}"
                 ) from failed[2]
             log.warning("mcp_sync: the server forgot the session (%s); starting a new one", rule)
+            # The new session counts against the call that found the old one gone.
+            timeout = self._timeout
+            left = None if deadline is None else max(round(deadline - time.monotonic(), 3), 0.001)
+            cut_short = left is not None and (timeout is None or left < timeout)
+            if cut_short:
+                timeout = left
             try:
-                self._initialize()
+                self._initialize(timeout=timeout)
+            except RequestTimeout as exc:
+                if not cut_short:
+                    self._failed_reinit = (generation, time.monotonic(), exc)
+                raise  # when cut short, only this call ran out: others may try again
             except Exception as exc:
                 self._failed_reinit = (generation, time.monotonic(), exc)
                 raise
@@ -1020,19 +1057,78 @@ class Client:
         self._ensure_open()
         if timeout is _UNSET:
             timeout = self._timeout
-        # One deadline for the whole call, a recovery and its resend included.
+        # One deadline for the whole call: recovery, resends and retries included.
         deadline = None if timeout is None else time.monotonic() + timeout
-        if self._era == "modern":
-            return self._modern_call(method, params, deadline, timeout, progress, cancel)
-        return self._retrying(
-            self._attempt,
-            method,
-            params,
-            deadline=deadline,
-            timeout=timeout,
-            progress=progress,
-            cancel=cancel,
-        )
+
+        def once() -> Any:
+            if self._era == "modern":
+                return self._modern_call(method, params, deadline, timeout, progress, cancel)
+            try:
+                return self._retrying(
+                    self._attempt,
+                    method,
+                    params,
+                    deadline=deadline,
+                    timeout=timeout,
+                    progress=progress,
+                    cancel=cancel,
+                )
+            except SessionLost as exc:  # the new session was lost too: say so plainly
+                raise SessionExpiredError(
+                    f"{exc} again after starting a new one",
+                    status=exc.status,
+                    body_excerpt=exc.body_excerpt,
+                ) from exc
+
+        return self._retrying_transient(method, deadline, cancel, once)
+
+    def _retrying_transient(
+        self,
+        method: str,
+        deadline: Optional[float],
+        cancel: Optional[CancelToken],
+        attempt: Callable[[], Any],
+    ) -> Any:
+        """``attempt()``, again after transient failures as the client's RetryPolicy says."""
+        retries = 0
+        while True:
+            try:
+                return attempt()
+            except MCPSyncError as exc:
+                if self._stdio is not None or self._state == _CLOSED:
+                    raise  # a dead stdio server does not come back by itself
+                retries += 1
+                wait = self._retry.delay(retries, exc, method)
+                if wait is None:
+                    raise
+                if deadline is not None and time.monotonic() + wait >= deadline:
+                    raise  # the wait alone would use up the call's time
+                log.info(
+                    "mcp_sync: %s failed (%s); retry %d of %d in %.2f s",
+                    method,
+                    exc,
+                    retries,
+                    self._retry.max_retries,
+                    wait,
+                )
+                self._pause_before_retry(wait, method, cancel)
+
+    def _pause_before_retry(
+        self, seconds: float, method: str, cancel: Optional[CancelToken]
+    ) -> None:
+        until = time.monotonic() + seconds
+        while True:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            if cancel is not None:
+                cancel._pause(min(left, 0.1))  # wakes at once on cancel
+                if cancel.cancelled:
+                    raise RequestCancelled(method, cancel.reason)
+            elif self._closed_event.wait(left):
+                raise ClientClosedError("the client was closed")
+            if self._closed_event.is_set():
+                raise ClientClosedError("the client was closed")
 
     def _attempt(
         self,

@@ -89,10 +89,10 @@ class ServerConfig:
     transport: str
     command: Optional[str] = None
     args: tuple[str, ...] = ()
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
     cwd: Optional[str] = None
     url: Optional[str] = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -162,6 +162,10 @@ def _read_json(path: str) -> Any:
         raise ConfigError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=path
         ) from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", path=path) from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ConfigError(f"invalid JSON: {exc}", path=path) from None
 
 
 # --- one entry -----------------------------------------------------------------------------
@@ -206,7 +210,10 @@ class _Entry:
         if "url" in raw:
             url = self.expand(self.string(raw["url"], "url"), "url")
             # Checked after expansion, so "${BASE}/mcp" is judged by what it becomes.
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+            except ValueError:  # a malformed host, such as an unclosed "[" of IPv6
+                raise self.error("is not a valid URL", "url") from None
             if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
                 raise self.error("must be an http:// or https:// URL", "url")
         headers = self.string_map(raw.get("headers", {}), "headers")

@@ -28,14 +28,22 @@ def demo_server(port: int = 0) -> MCPTestServer:
 
     ``port=0`` takes any free port; the server listens on 127.0.0.1 only.
     """
-    from .testing import MCPTestServer, image, text
+    from .testing import MCPTestServer, ToolResult, image, text
 
-    server = MCPTestServer(instructions="The mcp_sync demo server.", port=port)
+    server = MCPTestServer(
+        name="mcp_sync-demo", instructions="The mcp_sync demo server.", port=port
+    )
 
-    @server.tool()
-    def add(a: int, b: int) -> int:
+    @server.tool(
+        output_schema={
+            "type": "object",
+            "properties": {"result": {"type": "integer"}},
+            "required": ["result"],
+        }
+    )
+    def add(a: int, b: int) -> ToolResult:
         """Add two integers."""
-        return a + b
+        return ToolResult(content=[text(str(a + b))], structured_content={"result": a + b})
 
     @server.tool()
     def count_slowly(ctx: Any, to: int = 5) -> str:

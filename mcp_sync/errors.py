@@ -18,12 +18,14 @@ __all__ = [
     "CapabilityNotSupported",
     "ClientClosedError",
     "ClientStateError",
+    "ConnectError",
     "HTTPStatusError",
     "InsecureEndpointError",
     "InsufficientScopeError",
     "InvalidAuthorizationResponse",
     "MCPError",
     "MCPSyncError",
+    "MessageTooLarge",
     "MetadataDiscoveryError",
     "MissingHandlerError",
     "ProtocolError",
@@ -84,16 +86,30 @@ class TransportError(MCPSyncError):
     """The message could not be carried: a connection failed, or a stream broke."""
 
 
+class ConnectError(TransportError):
+    """No connection to the server could be made (refused, unreachable, no such host,
+    connecting timed out): the request cannot have reached it."""
+
+
 class HTTPStatusError(TransportError):
     """The server answered with an HTTP status mcp_sync cannot use.
 
-    ``status`` is the HTTP status code and ``body_excerpt`` the start of the body.
+    ``status`` is the HTTP status code and ``body_excerpt`` the start of the body;
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
     """
 
-    def __init__(self, status: int, body_excerpt: str = "", *, method: Optional[str] = None):
+    def __init__(
+        self,
+        status: int,
+        body_excerpt: str = "",
+        *,
+        method: Optional[str] = None,
+        retry_after: Optional[float] = None,
+    ):
         self.status = status
         self.body_excerpt = body_excerpt
         self.method = method
+        self.retry_after = retry_after
         where = f" to {method}" if method else ""
         tail = f": {body_excerpt}" if body_excerpt else ""
         super().__init__(f"HTTP {status}{where}{tail}")
@@ -137,6 +153,18 @@ class ProtocolError(MCPSyncError):
     def __init__(self, message: str, *, body_excerpt: str = ""):
         self.body_excerpt = body_excerpt
         super().__init__(message + (f": {body_excerpt}" if body_excerpt else ""))
+
+
+class MessageTooLarge(ProtocolError):
+    """A message from the server is larger than the client's ``max_message_size``.
+
+    ``limit`` is that size in bytes. The message is not read further; the client stays
+    usable.
+    """
+
+    def __init__(self, limit: int, what: str = "a message"):
+        self.limit = limit
+        super().__init__(f"{what} from the server is over max_message_size ({limit} bytes)")
 
 
 class UnsupportedProtocolVersion(ProtocolError):

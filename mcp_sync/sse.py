@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Callable, Optional
 
-from .errors import ProtocolError
+from .errors import MessageTooLarge, ProtocolError
 
 try:
     from sseclient import SSEClient as _SSEClient
@@ -70,11 +70,13 @@ def _one_line_ending(chunks: Iterable[bytes]) -> Iterator[bytes]:
     # it find each block wherever the chunks were split.
     pending_cr = False
     for chunk in chunks:
-        if pending_cr and chunk.startswith(b"\n"):
-            chunk = chunk[1:]
         if not chunk:
             continue
+        if pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the LF of a CRLF split over two chunks
         pending_cr = chunk.endswith(b"\r")
+        if not chunk:
+            continue
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         yield chunk
@@ -114,17 +116,41 @@ def _parse_block(block: bytes) -> Optional[SSEEvent]:
     return SSEEvent(event, None if data is None else "\n".join(data), event_id, retry)
 
 
-def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
+def _bounded(chunks: Iterable[bytes], max_event_size: int) -> Iterator[bytes]:
+    """Pass LF-only chunks on, failing once the block not yet ended is over the limit."""
+    pending = 0  # bytes since the last block end ("\n\n"), which may span two chunks
+    ended_with_newline = False
+    for chunk in chunks:
+        end = chunk.rfind(_BLOCK_END)
+        if end >= 0:
+            pending = len(chunk) - (end + len(_BLOCK_END))
+        elif ended_with_newline and chunk.startswith(b"\n"):
+            pending = len(chunk) - 1
+        else:
+            pending += len(chunk)
+        if pending > max_event_size:
+            raise MessageTooLarge(max_event_size, "an event")
+        ended_with_newline = chunk.endswith(b"\n")
+        yield chunk
+
+
+def iter_sse(chunks: Iterable[bytes], max_event_size: Optional[int] = None) -> Iterator[SSEEvent]:
     """Yield the events of an event stream given as byte chunks split anywhere.
 
     Blocks with only comments are skipped; an event cut off by the end of the stream
     is dropped, as the event-stream spec says. Raises :class:`~mcp_sync.ProtocolError`
-    on bytes that are not UTF-8.
+    on bytes that are not UTF-8, and :class:`~mcp_sync.MessageTooLarge` when one event
+    grows past ``max_event_size`` bytes (``None``: no limit) before it ends.
     """
-    framer = _SSEClient(_one_line_ending(_without_bom(chunks)))
+    lines = _one_line_ending(_without_bom(chunks))
+    if max_event_size is not None:
+        lines = _bounded(lines, max_event_size)
+    framer = _SSEClient(lines)
     # sseclient-py's block stitcher; the field parsing above replaces its events().
     read_blocks: Callable[[], Iterator[bytes]] = getattr(framer, "_read")  # noqa: B009
     for block in read_blocks():
+        if max_event_size is not None and len(block) > max_event_size:
+            raise MessageTooLarge(max_event_size, "an event")
         if not block.endswith(_BLOCK_END):
             return  # the stream ended in the middle of an event
         parsed = _parse_block(block)

@@ -71,6 +71,8 @@ _INPUT_CAPABILITY = {
 }
 _TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 
+_UNPARSABLE = object()  # a POST body that is not JSON
+
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -756,6 +758,7 @@ class MCPTestServer:
         self._fail: list[tuple[int, dict[str, str], Any, Optional[str]]] = []
         self._drop: Optional[tuple[int, Optional[str]]] = None
         self._delay = 0.0
+        self._delay_method: Optional[str] = None  # only POSTs of this method are delayed
         self._ids = itertools.count(1)
         self._tasks: dict[str, dict[str, Any]] = {}  # modern tasks by id; under _lock
         # Serialises start() and stop(); held across both.
@@ -1040,12 +1043,14 @@ class MCPTestServer:
         with self._lock:
             self._drop = (after_events, method)
 
-    def delay(self, seconds: float) -> None:
-        """Hold every POST this long before handling it, until ``delay(0)``."""
+    def delay(self, seconds: float, method: Optional[str] = None) -> None:
+        """Hold every POST (of JSON-RPC ``method``, if given) this long before handling
+        it, until ``delay(0)``."""
         if seconds < 0:
             raise ValueError("seconds must be 0 or more")
         with self._lock:
             self._delay = float(seconds)
+            self._delay_method = method
 
     def fail_next(
         self,
@@ -1081,8 +1086,15 @@ class MCPTestServer:
         with self._lock:
             return list(self._received)
 
+    def take_requests(self) -> list[ReceivedRequest]:
+        """Every HTTP request received since the last call, and forget them (for long runs,
+        where keeping them all would grow without end)."""
+        with self._lock:
+            taken, self._received = self._received, []
+        return taken
+
     def count(self, method: str) -> int:
-        """How many POSTs carried JSON-RPC ``method``."""
+        """How many POSTs carried JSON-RPC ``method`` (since the last ``take_requests()``)."""
         with self._lock:
             return sum(1 for r in self._received if r.method == method)
 
@@ -1149,20 +1161,22 @@ class MCPTestServer:
         if urlsplit(handler.path).path != self._path:
             handler.send_body(404, None)
             return
+        try:
+            message = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            message = _UNPARSABLE
+        method = message.get("method") if isinstance(message, dict) else None
+        method = method if isinstance(method, str) else None
         with self._lock:
-            delay = self._delay
+            delay = self._delay if self._delay_method in (None, method) else 0.0
         if delay:
             self._stopping.wait(delay)
         if not self._check_origin(handler):
             return
-        try:
-            message = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        if message is _UNPARSABLE:
             self._record(handler, None, None)
             self._reply(handler, 400, RPCError(PARSE_ERROR, "Parse error"))
             return
-        method = message.get("method") if isinstance(message, dict) else None
-        method = method if isinstance(method, str) else None
         with self._lock:
             fail = next((f for f in self._fail if f[3] is None or f[3] == method), None)
             if fail is not None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import urljoin
 
 import requests
 import urllib3
 
 from ..engine import Call, CallInterrupted, StreamTimeout, sending
-from ..errors import TransportError
+from ..errors import ConnectError, MessageTooLarge, TransportError
 
 if TYPE_CHECKING:
     from requests.auth import AuthBase
@@ -68,22 +72,28 @@ def is_timeout(error: BaseException) -> bool:
     return False
 
 
-def abort_response(response: requests.Response) -> None:
-    """Break a read blocked on ``response`` from another thread."""
+def _socket_of(response: requests.Response) -> Optional[socket.socket]:
+    """The socket a streamed response is read from, when urllib3 lets us reach it."""
     raw = response.raw
-    shutdown = getattr(raw, "shutdown", None)  # urllib3 2.3+
-    if shutdown is not None:
-        try:
-            shutdown()
-            return
-        except Exception:
-            pass
     sock = getattr(getattr(raw, "_connection", None), "sock", None)
     if sock is None:
         # urllib3 1.26 may not keep the connection on the response: reach the socket
         # through http.client's response (its file is a SocketIO over the socket).
         reader = getattr(getattr(raw, "_fp", None), "fp", None)
         sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def abort_response(response: requests.Response) -> None:
+    """Break a read blocked on ``response`` from another thread."""
+    shutdown = getattr(response.raw, "shutdown", None)  # urllib3 2.3+
+    if shutdown is not None:
+        try:
+            shutdown()
+            return
+        except Exception:
+            pass
+    sock = _socket_of(response)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -92,8 +102,41 @@ def abort_response(response: requests.Response) -> None:
     response.close()
 
 
-def chunks(response: requests.Response, check: Optional[Callable[[], None]]) -> Iterator[bytes]:
-    """Yield the body as it arrives, each piece as soon as the server sent it."""
+class _ReadClock:
+    """Keeps a streamed read's socket timeout at the time its call has left.
+
+    The read timeout given to ``requests`` is the call's time when the request went
+    out; a stream that stalls later would otherwise wait that long again after its last
+    byte, past the call's deadline (or short of a deadline that progress moved later).
+    """
+
+    __slots__ = ("_remaining", "_sock")
+
+    def __init__(self, response: requests.Response, remaining: Callable[[], Optional[float]]):
+        self._remaining = remaining
+        self._sock = _socket_of(response)
+
+    def before_read(self) -> None:
+        left = self._remaining()
+        if left is None or self._sock is None:
+            return
+        try:
+            self._sock.settimeout(max(left, 0.001))
+        except OSError:
+            pass  # the socket is closing; the read will say so
+
+
+def chunks(
+    response: requests.Response,
+    check: Optional[Callable[[], None]],
+    remaining: Optional[Callable[[], Optional[float]]] = None,
+) -> Iterator[bytes]:
+    """Yield the body as it arrives, each piece as soon as the server sent it.
+
+    ``check`` runs after each piece (it raises when the call is over); ``remaining``
+    gives the call's seconds left, which bound each read.
+    """
+    clock = _ReadClock(response, remaining) if remaining is not None else None
     raw = response.raw
     read1 = getattr(raw, "read1", None)
     if read1 is None and not response.headers.get("Content-Encoding"):
@@ -108,6 +151,8 @@ def chunks(response: requests.Response, check: Optional[Callable[[], None]]) -> 
     if read1 is not None and not getattr(raw, "chunked", False):
         # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
         while True:
+            if clock is not None:
+                clock.before_read()
             chunk = read1(READ_SIZE, decode_content=True)
             if not chunk:
                 return
@@ -115,7 +160,16 @@ def chunks(response: requests.Response, check: Optional[Callable[[], None]]) -> 
                 check()
             yield chunk
     else:
-        for chunk in response.iter_content(chunk_size=None):
+        # A bounded piece size keeps decompression bounded too: a small compressed chunk
+        # must not be inflated whole before its size is counted.
+        chunked = getattr(raw, "chunked", False)
+        pieces = response.iter_content(chunk_size=READ_SIZE if chunked else None)
+        while True:
+            if clock is not None:
+                clock.before_read()
+            chunk = next(pieces, None)
+            if chunk is None:
+                return
             if check is not None:
                 check()
             if chunk:
@@ -129,17 +183,28 @@ MAX_RETRY = 60.0
 
 
 def read_body(
-    response: requests.Response, check: Optional[Callable[[], None]], limit: Optional[int] = None
+    response: requests.Response,
+    check: Optional[Callable[[], None]],
+    limit: Optional[int] = None,
+    *,
+    max_size: Optional[int] = None,
+    remaining: Optional[Callable[[], Optional[float]]] = None,
 ) -> bytes:
-    """Read a (non-stream) body in pieces, checking the call between them."""
+    """Read a (non-stream) body in pieces, checking the call between them.
+
+    ``limit`` keeps only the first bytes (for excerpts); a body over ``max_size`` bytes
+    raises :class:`~mcp_sync.MessageTooLarge` instead.
+    """
     parts = []
     size = 0
     try:
-        for chunk in chunks(response, check):
+        for chunk in chunks(response, check, remaining):
             parts.append(chunk)
             size += len(chunk)
             if limit is not None and size >= limit:
                 break
+            if max_size is not None and size > max_size:
+                raise MessageTooLarge(max_size, "a response body")
     except CallInterrupted:
         raise
     except (requests.exceptions.RequestException, *URLLIB3_ERRORS, OSError) as exc:
@@ -148,6 +213,27 @@ def read_body(
         raise TransportError(f"the body broke off: {type(exc).__name__}") from exc
     body = b"".join(parts)
     return body if limit is None else body[:limit]
+
+
+def retry_after(response: requests.Response) -> Optional[float]:
+    """The response's ``Retry-After`` in seconds (a number or an HTTP date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return max(seconds, 0.0)
 
 
 def header_safe(value: str) -> bool:
@@ -214,6 +300,10 @@ class _TrackingHTTPSPool(_Tracking, urllib3.HTTPSConnectionPool):
     pass
 
 
+def _close_pool(pool: Any) -> None:
+    pool.close()
+
+
 class _Adapter(requests.adapters.HTTPAdapter):
     """An adapter whose pools let a cancel break a request that is still waiting for its answer."""
 
@@ -223,11 +313,79 @@ class _Adapter(requests.adapters.HTTPAdapter):
             "http": _TrackingHTTPPool,
             "https": _TrackingHTTPSPool,
         }
+        # urllib3 2 drops a pool from its manager without closing it, so the pool's idle
+        # sockets would stay open until garbage collection: close them on clear() and
+        # on eviction, as urllib3 1.26 does.
+        self.poolmanager.pools.dispose_func = _close_pool
+
+
+def safe_url(url: str) -> str:
+    """``url`` without what may be a secret: user info, query and fragment."""
+    try:
+        parts = urllib3.util.parse_url(url)
+    except (urllib3.exceptions.HTTPError, ValueError):
+        return "<a malformed URL>"
+    host = parts.host or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme or 'http'}://{host}{port}{parts.path or ''}"
+
+
+def _certificate_failed(error: BaseException) -> bool:
+    exc: Optional[BaseException] = error
+    for _ in range(20):
+        if exc is None:
+            return False
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return True
+        nested = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        reason = getattr(exc, "reason", None)
+        exc = nested or (reason if isinstance(reason, BaseException) else None) or exc.__cause__
+    return False
+
+
+def url_origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url`` as ``requests`` will contact it.
+
+    Parsed the way requests and urllib3 parse it, not with ``urllib.parse``, whose idea
+    of the host differs on tricks such as a backslash before an ``@``. A URL they cannot
+    use has the origin ``("", "", 0)``, which matches no server.
+    """
+    try:
+        prepared = requests.PreparedRequest()
+        prepared.prepare_url(url, None)
+        parts = urllib3.util.parse_url(prepared.url or "")
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, ValueError):
+        return "", "", 0
+    scheme = (parts.scheme or "").lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.host or "").lower(), port
+
+
+class _SameOriginSession(requests.Session):
+    """Follows redirects only on the server's own origin (or up from http to https on the
+    same host): a redirect elsewhere would carry the session id, the headers the user
+    set and the request body to a server nobody chose."""
+
+    def get_redirect_target(self, resp: requests.Response) -> Optional[str]:
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        here = url_origin(resp.url)
+        there = url_origin(urljoin(resp.url, target))
+        upgrade = here[0] == "http" and there[0] == "https" and here[1] == there[1]
+        if there != here and not upgrade:
+            resp.close()
+            raise TransportError(
+                f"the server redirected to another origin ({there[0]}://{there[1]}:{there[2]}); "
+                "mcp_sync does not follow it"
+            )
+        return target
 
 
 def new_http() -> requests.Session:
-    """A ``requests.Session`` whose pool keeps a connection for each of many threads."""
-    http = requests.Session()
+    """A ``requests.Session`` whose pool keeps a connection for each of many threads, and
+    which follows redirects only on the server's own origin."""
+    http = _SameOriginSession()
     adapter = _Adapter(pool_connections=1, pool_maxsize=64)
     http.mount("http://", adapter)
     http.mount("https://", adapter)
@@ -295,15 +453,21 @@ def send_http(
                 stream=True,
             )
     except requests.exceptions.ConnectTimeout as exc:
-        raise TransportError(f"{method} {url}: connecting timed out") from exc
+        raise ConnectError(f"{method} {safe_url(url)}: connecting timed out") from exc
     except requests.exceptions.RequestException as exc:
         if call is not None:
             call.check()  # a cancel or a timeout that broke the request is reported as such
         if never_connected(exc):
-            raise TransportError(f"{method} {url}: could not connect to the server") from exc
+            raise ConnectError(
+                f"{method} {safe_url(url)}: could not connect to the server"
+            ) from exc
         if is_timeout(exc):
             raise StreamTimeout() from exc
-        raise TransportError(f"{method} {url} failed: {type(exc).__name__}") from exc
+        if _certificate_failed(exc):
+            raise TransportError(
+                f"{method} {safe_url(url)}: the server's TLS certificate failed verification"
+            ) from exc
+        raise TransportError(f"{method} {safe_url(url)} failed: {type(exc).__name__}") from exc
     finally:
         if slot is not None:
             _sending.slot = None

@@ -9,7 +9,10 @@ from ..engine import Call
 from ..errors import SessionExpiredError, TransportError
 from ..jsonrpc import Message
 
-__all__ = ["MessageSink", "SessionLost", "StreamBroken", "Transport"]
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MessageSink", "SessionLost", "StreamBroken", "Transport"]
+
+#: The largest message (a JSON body, an SSE event, a stdio line) read from a server, in bytes.
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 #: Where a transport delivers each message it reads: ``sink(message, origin_call)``.
 MessageSink = Callable[[Message, "Optional[Call]"], None]
@@ -57,6 +60,10 @@ class Transport(abc.ABC):
     #: Whether a cancelled or timed-out request is announced with ``notifications/cancelled``
     #: (legacy transports); modern HTTP cancels by closing the response stream instead.
     cancel_by_notification: bool = True
+
+    #: The largest message read from the server, in bytes (``None``: no limit); the client
+    #: sets it before any I/O.
+    max_message_size: Optional[int] = DEFAULT_MAX_MESSAGE_SIZE
 
     def bind(self, sink: MessageSink) -> None:
         """Set where read messages go; called once, before any I/O."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
@@ -31,6 +31,7 @@ from ._http import (
     new_http,
     read_body,
     send_http,
+    url_origin,
 )
 from .base import SessionLost, StreamBroken, Transport
 
@@ -43,18 +44,6 @@ log = logging.getLogger("mcp_sync")
 
 #: A stream quiet this long is taken as dead; the next request starts a new session.
 STREAM_READ_TIMEOUT = 300.0
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str) -> tuple[str, str, Optional[int]]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        port = -1  # a malformed port matches nothing
-    return scheme, (parts.hostname or "").lower(), port
 
 
 def _stream_timeout(response: requests.Response, seconds: float) -> None:
@@ -177,8 +166,12 @@ class HTTPSSETransport(Transport):
             return found, self._endpoint, self._endpoint_error
 
     def _take_endpoint(self, data: str) -> None:
-        target = urljoin(self.url, data.strip())
-        if _origin(target) != _origin(self.url):
+        endpoint = data.strip()
+        target = urljoin(self.url, endpoint)
+        # A backslash, an "@" or a control character has no business in an endpoint, and
+        # parsers disagree on where such a URL's host is: refuse them outright.
+        odd = any(c in endpoint for c in "\\@") or not endpoint.isprintable()
+        if odd or url_origin(target) != url_origin(self.url):
             error: MCPSyncError = ProtocolError(
                 "the server's endpoint event names another origin; refusing to send messages there"
             )
@@ -192,7 +185,7 @@ class HTTPSSETransport(Transport):
 
     def _read(self, response: requests.Response, generation: int) -> None:
         try:
-            for event in iter_sse(chunks(response, None)):
+            for event in iter_sse(chunks(response, None), self.max_message_size):
                 if event.event == "endpoint" and event.data is not None:
                     self._take_endpoint(event.data)
                 elif event.data:

@@ -39,6 +39,7 @@ from ._http import (
     never_connected,
     new_http,
     read_body,
+    retry_after,
     send_http,
 )
 from .base import StreamBroken, Transport
@@ -193,7 +194,9 @@ class ModernHTTPTransport(Transport):
             if len(messages) == 1 and isinstance(messages[0], ErrorResponse):
                 self._sink(messages[0], call)
                 return
-            raise HTTPStatusError(status, excerpt(body), method=method)
+            raise HTTPStatusError(
+                status, excerpt(body), method=method, retry_after=retry_after(response)
+            )
         if status == 202:
             raise ProtocolError(f"the server accepted {method} without answering it")
         kind = content_type(response)
@@ -201,7 +204,9 @@ class ModernHTTPTransport(Transport):
             self._read_stream(response, call)
         elif kind == JSON:
             try:
-                body = read_body(response, call.check)
+                body = read_body(
+                    response, call.check, max_size=self.max_message_size, remaining=call.remaining
+                )
             except TransportError as exc:
                 raise StreamBroken(f"the answer to {method} broke off", 0) from exc
             self._deliver(body, call)
@@ -215,7 +220,9 @@ class ModernHTTPTransport(Transport):
 
     def _read_stream(self, response: requests.Response, call: Call) -> None:
         try:
-            for event in iter_sse(chunks(response, call.check)):
+            for event in iter_sse(
+                chunks(response, call.check, call.remaining), self.max_message_size
+            ):
                 if event.data:
                     self._deliver(event.data, call)
                     if call.done:
@@ -342,7 +349,7 @@ class ModernHTTPTransport(Transport):
                     )
                     self._refused()
                 else:
-                    for event in iter_sse(chunks(response, None)):
+                    for event in iter_sse(chunks(response, None), self.max_message_size):
                         if event.data:
                             delivered = True
                             try:

@@ -67,8 +67,8 @@ StderrTarget = Union[None, Callable[[str], None], IO[str]]
 
 # How long each step of the shutdown may take, in seconds.
 _EXIT_WAIT = 2.0
-# The longest line read from a server; longer is a protocol error, not a memory hog.
-MAX_LINE = 64 * 1024 * 1024
+# Server stderr is logged line by line; a longer line is logged in pieces this long.
+MAX_STDERR_LINE = 64 * 1024
 
 
 def safe_environment(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
@@ -76,6 +76,16 @@ def safe_environment(extra: Optional[Mapping[str, str]] = None) -> dict[str, str
     env = {k: v for k, v in os.environ.items() if k in DEFAULT_ENV_VARS and not v.startswith("()")}
     env.update(extra or {})
     return env
+
+
+def _skip_line(stream: Any, chunk: int) -> bool:
+    """Read past the rest of a line; False when the stream ended first."""
+    while True:
+        piece = stream.readline(chunk)
+        if not piece:
+            return False
+        if piece.endswith(b"\n"):
+            return True
 
 
 class StdioTransport(Transport):
@@ -188,14 +198,19 @@ class StdioTransport(Transport):
         stream = process.stdout
         assert stream is not None
         while True:
+            limit = self.max_message_size
             try:
-                line = stream.readline(MAX_LINE + 1)
+                line = stream.readline(-1 if limit is None else limit + 1)
             except (OSError, ValueError):
                 break
             if not line:
                 break
-            if len(line) > MAX_LINE:
-                log.warning("mcp_sync: dropping a line over %d bytes from the server", MAX_LINE)
+            if limit is not None and len(line) > limit:
+                # Not read into memory whole: skip to its end, and say so (a call whose
+                # answer it was ends by its timeout).
+                log.warning("mcp_sync: dropping a message over %d bytes from the server", limit)
+                if not _skip_line(stream, limit):
+                    break
                 continue
             if not line.strip():
                 continue
@@ -234,7 +249,7 @@ class StdioTransport(Transport):
         target = self._stderr_target
         while True:
             try:
-                raw = stream.readline(MAX_LINE)
+                raw = stream.readline(MAX_STDERR_LINE)
             except (OSError, ValueError):
                 return
             if not raw:

@@ -37,6 +37,7 @@ from ._http import (
     is_timeout,
     new_http,
     read_body,
+    retry_after,
     send_http,
 )
 from .base import SessionLost, StreamBroken, Transport
@@ -262,7 +263,7 @@ class StreamableHTTPTransport(Transport):
                 self._lost(
                     snap, f"HTTP 400 whose error speaks of the session ({message!r})", status, body
                 )
-        raise HTTPStatusError(status, body, method=what)
+        raise HTTPStatusError(status, body, method=what, retry_after=retry_after(response))
 
     def _lost(self, snap: _Snapshot, rule: str, status: int, body: str) -> None:
         log.info("mcp_sync: session expired: %s", rule)
@@ -288,7 +289,15 @@ class StreamableHTTPTransport(Transport):
             if kind == EVENT_STREAM:
                 self._read_call_stream(response, call, snap)
             elif kind == JSON:
-                self._deliver(read_body(response, call.check), call)
+                self._deliver(
+                    read_body(
+                        response,
+                        call.check,
+                        max_size=self.max_message_size,
+                        remaining=call.remaining,
+                    ),
+                    call,
+                )
                 if not call.done:
                     raise ProtocolError(
                         f"the server's JSON answer to {method} held no response to it"
@@ -312,7 +321,9 @@ class StreamableHTTPTransport(Transport):
         resumes = 0
         while True:
             try:
-                for event in iter_sse(chunks(response, call.check)):
+                for event in iter_sse(
+                    chunks(response, call.check, call.remaining), self.max_message_size
+                ):
                     if event.id is not None and header_safe(event.id):
                         last_id = event.id
                         resumes = 0
@@ -474,7 +485,7 @@ class StreamableHTTPTransport(Transport):
                         idle_generation = generation
                     continue
                 try:
-                    for event in iter_sse(chunks(response, None)):
+                    for event in iter_sse(chunks(response, None), self.max_message_size):
                         failures = 0
                         if event.id is not None and header_safe(event.id):
                             last_id = event.id

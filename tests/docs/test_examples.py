@@ -34,12 +34,14 @@ import inspect
 import io
 import logging
 import os
+import queue
 import shlex
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,13 +147,7 @@ def _docs_run(page: Path, tmp_path: Path) -> Iterator[tuple[DocsRun, dict[str, A
         workdir = tmp_path / "work"
         workdir.mkdir()
         docs = DocsRun(server, workdir, {DOCS_URL: server.url}, env)
-        client = stack.enter_context(mcp_sync.Client(server.url, timeout=30))
-        namespace: dict[str, Any] = {
-            "__name__": "__docs__",
-            "mcp_sync": mcp_sync,
-            "url": server.url,
-            "client": client,
-        }
+        namespace: dict[str, Any] = {"__name__": "__docs__"}
         setup = _load_setup(_setup_name(page))
         if setup is not None:
             wanted = len(inspect.signature(setup).parameters)
@@ -174,6 +170,25 @@ def _load_setup(name: str) -> Optional[Callable[..., Iterator[None]]]:
 
 def _blocks(page: Path, info: str) -> list[Block]:
     return [b for b in fenced_blocks(page.read_text(encoding="utf-8")) if b.info == info]
+
+
+def _python_examples(page: Path) -> list[tuple[Block, Optional[Block]]]:
+    """Each python block, with the ``text`` block right after it: its expected output."""
+    text = page.read_text(encoding="utf-8")
+    blocks = fenced_blocks(text)
+    lines = text.split("\n")
+    examples = []
+    for index, block in enumerate(blocks):
+        if block.info != "python":
+            continue
+        output = blocks[index + 1] if index + 1 < len(blocks) else None
+        if output is not None:
+            end = block.line + block.text.count("\n")  # the closing fence's index
+            between = lines[end + 1 : output.line - 1]
+            if output.info != "text" or any(line.strip() for line in between):
+                output = None
+        examples.append((block, output))
+    return examples
 
 
 def _pages_with(info: str) -> list[Any]:
@@ -211,34 +226,53 @@ def _run_test_functions(namespace: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("page", _pages_with("python"))
-def test_python_examples_run(page: Path, tmp_path: Path) -> None:
+def test_python_examples_run(page: Path, tmp_path: Path, docs_server_python: str) -> None:
+    already_open = set(_live_clients())
     with _docs_run(page, tmp_path) as (docs, namespace):
-        for block in _blocks(page, "python"):
-            where = f"{_page_name(page)}:{block.line}"
-            code = compile(docs.substitute(block.text), where, "exec")
-            out = io.StringIO()
-            try:
-                with contextlib.redirect_stdout(out):
-                    exec(code, namespace)
-            except Exception as exc:
-                raise AssertionError(
-                    f"the example at {where} failed: {type(exc).__name__}: {exc}\n"
-                    f"its output:\n{out.getvalue()}"
-                ) from exc
-        with contextlib.redirect_stdout(io.StringIO()):
-            _run_test_functions(namespace)
-        for value in namespace.values():  # the clients a page opened and left open
-            if isinstance(value, mcp_sync.Client):
-                value.close()
+        try:
+            for block, output in _python_examples(page):
+                where = f"{_page_name(page)}:{block.line}"
+                code = compile(docs.substitute(block.text), where, "exec")
+                out = io.StringIO()
+                try:
+                    with contextlib.redirect_stdout(out):
+                        exec(code, namespace)
+                except Exception as exc:
+                    raise AssertionError(
+                        f"the example at {where} failed: {type(exc).__name__}: {exc}\n"
+                        f"its output:\n{out.getvalue()}"
+                    ) from exc
+                if output is not None:
+                    shown = docs.substitute(output.text).rstrip("\n").split("\n")
+                    printed = out.getvalue().rstrip("\n").split("\n")
+                    assert [line.rstrip() for line in printed] == [
+                        line.rstrip() for line in shown
+                    ], f"the example at {where} printed something else than the page shows"
+            with contextlib.redirect_stdout(io.StringIO()):
+                _run_test_functions(namespace)
+        finally:
+            for client in _live_clients():  # the clients a page opened and left open
+                if client not in already_open:
+                    client.close()
 
 
-def test_every_python_block_is_one_the_tests_find() -> None:
-    """An indented fence (inside a list, say) would hide an example from the tests."""
+def _live_clients() -> list[mcp_sync.Client]:
+    from mcp_sync import client as client_module
+
+    return list(client_module._clients)
+
+
+_HIDING = ("py", "python3", "pycon", "ipython", "sh", "bash", "shell", "zsh", "shell-session")
+
+
+def test_every_example_block_is_one_the_tests_find() -> None:
+    """Examples the tests would not run: an indented fence (inside a list, say), or code
+    under another name (``sh`` instead of ``console``, ``py`` instead of ``python``)."""
     hidden = [
         f"{_page_name(page)}:{block.line}"
         for page in PAGES
         for block in fenced_blocks(page.read_text(encoding="utf-8"))
-        if block.indented or block.info in ("py", "python3", "pycon")
+        if (block.info in ("python", "console") and block.indented) or block.info in _HIDING
     ]
     assert not hidden, f"examples the docs tests cannot run as written: {hidden}"
 
@@ -255,23 +289,37 @@ def _serve_in_background(command: str, expected: list[str], docs: DocsRun) -> No
         cwd=docs.workdir,
         env=docs.env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
-    try:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:  # a reader thread, so that a silent server cannot hang the test
         assert proc.stdout is not None
-        got = [proc.stdout.readline().rstrip("\n") for _ in expected]
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, name="docs-serve-reader", daemon=True)
+    reader.start()
+    try:
+        got = []
+        for _ in expected:
+            try:
+                got.append(lines.get(timeout=COMMAND_TIMEOUT))
+            except queue.Empty:
+                break
         want = [line.replace(DOCS_URL, shown_url) for line in expected]
         assert got == want
         with mcp_sync.Client(shown_url, timeout=10) as client:
             assert client.call_tool("add", {"a": 2, "b": 40}).text == "42"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0, proc.stderr.read() if proc.stderr else ""
+        assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        reader.join(5)
 
 
 def _run_command(command: str, docs: DocsRun) -> subprocess.CompletedProcess[str]:
@@ -289,7 +337,7 @@ def _run_command(command: str, docs: DocsRun) -> subprocess.CompletedProcess[str
 @pytest.mark.parametrize(
     "page", [pytest.param(p, id=_page_name(p)) for p in PAGES if _runs_commands(p)]
 )
-def test_console_examples_run(page: Path, tmp_path: Path) -> None:
+def test_console_examples_run(page: Path, tmp_path: Path, docs_server_python: str) -> None:
     with _docs_run(page, tmp_path) as (docs, _namespace):
         for block in _blocks(page, "console"):
             for cmd in console_commands(block):

@@ -76,7 +76,7 @@ def test_tool_error_is_502(web: Any, server: MCPTestServer) -> None:
 
 
 def test_unavailable_server_is_502(web: Any, server: MCPTestServer) -> None:
-    server.fail_next(503, method="tools/call")
+    server.fail_next(503, method="tools/call", count=4)  # a single 503 would be retried
     response = web.get("/add", query_string={"a": 2, "b": 40})
     assert response.status_code == 502
     assert response.get_json() == {"error": "the MCP server is not available"}

@@ -101,6 +101,13 @@ def test_garbage_on_stdout_is_skipped_and_calls_still_work(caplog):
     assert "not JSON-RPC" in caplog.text
 
 
+def test_a_line_over_max_message_size_is_dropped_with_a_warning_and_calls_still_work(caplog):
+    command = misbehaving_command("--huge-line", "300000")
+    with mcp_sync.Client(command, timeout=10, max_message_size=100_000) as client:
+        assert client.call_tool("echo", {"text": "still fine"}).text == "still fine"
+    assert "dropping a message over 100000 bytes" in caplog.text
+
+
 def test_stderr_goes_to_a_callable_even_without_a_real_sys_stderr(monkeypatch, mcp_server_python):
     class NoFileno(io.StringIO):
         def fileno(self) -> int:

@@ -3,6 +3,7 @@
 Run it from the server virtualenv (see ``tests/support/server_env.py``)::
 
     python everything_server.py --host 127.0.0.1 --port 8765 [--json-response] [--stateless]
+        [--event-store]
     python everything_server.py --stdio
 
 Over HTTP, once the socket accepts connections it prints ``READY <port>`` on stdout.
@@ -96,6 +97,7 @@ initialize result.
 """
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -114,6 +116,7 @@ from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, ListRoots, Resolve, Sample
+from mcp.server.streamable_http import EventMessage, EventStore
 from mcp.shared.message import ServerMessageMetadata
 from mcp_types import LOG_LEVEL_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -598,6 +601,29 @@ def _announce_when_listening(host: str, port: int, uv_server: "uvicorn.Server") 
         time.sleep(0.02)
 
 
+class MemoryEventStore(EventStore):
+    """Every SSE event the server sends, kept in memory so that a client can resume."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[str, str, Any]] = []  # (event id, stream id, message)
+        self._ids = itertools.count(1)
+
+    async def store_event(self, stream_id: str, message: Any) -> str:
+        event_id = str(next(self._ids))
+        self._events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id: str, send_callback: Any) -> Optional[str]:
+        position = next((i for i, e in enumerate(self._events) if e[0] == last_event_id), None)
+        if position is None:
+            return None
+        stream_id = self._events[position][1]
+        for event_id, stream, message in self._events[position + 1 :]:
+            if stream == stream_id and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream_id
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     global JSON_RESPONSE, STDIO
 
@@ -608,6 +634,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         "--json-response", action="store_true", help="answer POSTs with JSON, not SSE"
     )
     parser.add_argument("--stateless", action="store_true", help="no Mcp-Session-Id sessions")
+    parser.add_argument(
+        "--event-store",
+        action="store_true",
+        help="give SSE events ids and replay them to a GET with Last-Event-ID (resumability)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     parser.add_argument(
         "--stdio",
@@ -632,6 +663,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         json_response=args.json_response,
         stateless_http=args.stateless,
         host=args.host,
+        event_store=MemoryEventStore() if args.event_store else None,
     )
     config = uvicorn.Config(
         app,

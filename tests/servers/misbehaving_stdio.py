@@ -3,7 +3,7 @@
 It reads newline-delimited JSON-RPC from stdin and writes one JSON message per line
 to stdout, for tests of a client's stdio transport under faults::
 
-    python misbehaving_stdio.py [--ignore-sigterm] [--garbage] [--exit-on METHOD]
+    python misbehaving_stdio.py [--ignore-sigterm] [--garbage] [--huge-line BYTES] [--exit-on METHOD]
                                 [--stderr-noise]
 
 It speaks the legacy handshake only:
@@ -36,6 +36,8 @@ Flags
     before each response, writes a line that is not JSON
     (``hello, this is not JSON``) and a JSON line that is not JSON-RPC
     (``{"foo": 1}``).
+``--huge-line BYTES``
+    before each response, writes a JSON-RPC notification line of about BYTES bytes.
 ``--exit-on METHOD``
     exits with code 7 (writing nothing) when a message with that method arrives.
 ``--stderr-noise``
@@ -67,6 +69,7 @@ GARBAGE_LINES = ("hello, this is not JSON", '{"foo": 1}')
 class Server:
     def __init__(self, args: argparse.Namespace) -> None:
         self.garbage = args.garbage
+        self.huge_line = args.huge_line
         self.exit_on = args.exit_on
         self.noise = args.stderr_noise
 
@@ -83,6 +86,10 @@ class Server:
         if self.garbage:
             for line in GARBAGE_LINES:
                 self.write_line(line)
+        if self.huge_line:
+            self.write_line(
+                '{"jsonrpc": "2.0", "method": "x", "params": "' + "x" * self.huge_line + '"}'
+            )
         self.write_line(json.dumps(message, separators=(",", ":")))
 
     def result(self, request_id, result: dict) -> None:
@@ -162,6 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--garbage", action="store_true")
     parser.add_argument("--exit-on", metavar="METHOD", default=None)
     parser.add_argument("--stderr-noise", action="store_true")
+    parser.add_argument("--huge-line", metavar="BYTES", type=int, default=0)
     args = parser.parse_args(argv)
 
     if args.ignore_sigterm:

@@ -75,7 +75,8 @@ class MCPViewTests(SimpleTestCase):
         self.assertEqual(response.json(), {"error": "the adding machine is out of order"})
 
     def test_unavailable_server_is_502(self) -> None:
-        self.server.fail_next(503, method="tools/call")
+        # A single 503 would be retried; a server that stays unavailable is reported.
+        self.server.fail_next(503, method="tools/call", count=4)
         with self.assertLogs("mcptools.views", "WARNING") as logs:
             response = self.client.get("/add/", {"a": 2, "b": 40})
         self.assertEqual(response.status_code, 502)

@@ -86,3 +86,72 @@ def test_batch_in_an_sse_event_is_a_protocol_error_under_2025_11_25(server, clie
 
     with pytest.raises(mcp_sync.ProtocolError, match="batch"):
         client.call_tool("add", {"a": 1, "b": 2})
+
+
+# --- max_message_size ------------------------------------------------------------------------
+
+
+def _big_result(seen, size):
+    return {
+        "jsonrpc": "2.0",
+        "id": seen.id,
+        "result": {"content": [{"type": "text", "text": "x" * size}]},
+    }
+
+
+def test_a_json_answer_over_max_message_size_raises_message_too_large(server, make_client):
+    import json
+
+    client = make_client(max_message_size=4096).connect()
+    server.script(
+        "tools/call",
+        lambda seen: server.Reply(
+            200, json.dumps(_big_result(seen, 5000)), {"Content-Type": "application/json"}
+        ),
+    )
+    with pytest.raises(mcp_sync.MessageTooLarge) as info:
+        client.call_tool("add", {"a": 1, "b": 2})
+    assert info.value.limit == 4096
+    assert "max_message_size (4096 bytes)" in str(info.value)
+    assert client.call_tool("add", {"a": 1, "b": 2}).structured_content == {"sum": 3}
+
+
+def test_an_sse_event_over_max_message_size_raises_message_too_large(server, make_client):
+    import json
+
+    client = make_client(max_message_size=4096).connect()
+    server.script(
+        "tools/call",
+        lambda seen: server.sse_reply(f"data: {json.dumps(_big_result(seen, 5000))}\n\n"),
+    )
+    with pytest.raises(mcp_sync.MessageTooLarge):
+        client.call_tool("add", {"a": 1, "b": 2})
+    assert client.call_tool("add", {"a": 1, "b": 2}).structured_content == {"sum": 3}
+
+
+def test_answers_under_max_message_size_pass(server, make_client):
+    import json
+
+    client = make_client(max_message_size=8192).connect()
+    server.script(
+        "tools/call",
+        lambda seen: server.sse_reply(f"data: {json.dumps(_big_result(seen, 5000))}\n\n"),
+    )
+    assert client.call_tool("add", {"a": 1, "b": 2}).text == "x" * 5000
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "16M", True])
+def test_max_message_size_must_be_a_positive_integer_or_none(value):
+    with pytest.raises(ValueError, match="max_message_size"):
+        mcp_sync.Client("http://127.0.0.1:9/mcp", max_message_size=value)
+
+
+def test_max_message_size_none_means_no_limit(server, make_client):
+    import json
+
+    client = make_client(max_message_size=None).connect()
+    server.script(
+        "tools/call",
+        lambda seen: server.sse_reply(f"data: {json.dumps(_big_result(seen, 17 * 2**20))}\n\n"),
+    )
+    assert len(client.call_tool("add", {"a": 1, "b": 2}).text) == 17 * 2**20

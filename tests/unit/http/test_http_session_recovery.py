@@ -79,7 +79,9 @@ def test_404_again_after_reinitialize_raises_session_expired_error(server, clien
     with pytest.raises(mcp_sync.SessionExpiredError) as info:
         client.call_tool("add", {"a": 1, "b": 2})
 
-    assert info.value.status == 404
+    assert type(info.value) is mcp_sync.SessionExpiredError  # not an internal subclass
+    assert info.value.status == 404 and info.value.body_excerpt == "gone"
+    assert "again after starting a new one" in str(info.value)
     assert len(server.initializes()) == 2
     assert len(server.posts("tools/call")) == 2
 

@@ -66,6 +66,15 @@ def test_unknown_result_type_raises_protocol_error(server, client):
         client.call_tool("echo", {"text": "x"})
 
 
+def test_a_result_over_max_message_size_raises_message_too_large(server, make_client):
+    client = make_client(max_message_size=4096).connect()
+    server.script("tools/call", server.text_result("x" * 5000), server.text_result("small"))
+
+    with pytest.raises(mcp_sync.MessageTooLarge):
+        client.call_tool("echo", {"text": "x"})
+    assert client.call_tool("echo", {"text": "x"}).text == "small"
+
+
 def test_input_required_on_a_list_request_raises_protocol_error(server, client):
     server.script("tools/list", server.input_required({"ask": _elicit()}, "s"))
 

@@ -556,3 +556,17 @@ def test_malformed_field_error_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_server_config(path, "files")
     assert str(info.value) == f'{path}: server "files": "args" must be a list of strings'
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::18800:/]mcp", "http://[::1,]/mcp"])
+def test_a_url_with_a_malformed_host_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError, match="url"):
+        load_server_config({"mcpServers": {"s": {"url": url}}}, "s")
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"n": ' + "9" * 5000 + "}"])
+def test_json_python_cannot_read_is_a_config_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="invalid JSON"):
+        load_server_config(path, "s")

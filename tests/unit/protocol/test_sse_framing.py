@@ -8,7 +8,7 @@ from typing import Optional
 
 import pytest
 
-from mcp_sync import ProtocolError
+from mcp_sync import MessageTooLarge, ProtocolError
 from mcp_sync.sse import SSEEvent, iter_sse
 
 BOM = b"\xef\xbb\xbf"
@@ -364,3 +364,68 @@ def test_random_splits_into_many_chunks_give_identical_events(eol: bytes) -> Non
         cuts = sorted(rng.sample(range(len(stream) + 1), rng.randint(2, 12)))
         chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
         assert events(chunks) == REPRESENTATIVE_EVENTS, f"cuts at {cuts}"
+
+
+# --- the size limit -------------------------------------------------------------------------
+
+
+def _split(stream: bytes, size: int) -> list[bytes]:
+    return [stream[i : i + size] for i in range(0, len(stream), size)]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, 10**6])
+def test_an_event_at_the_size_limit_passes_whatever_the_chunks(chunk: int) -> None:
+    block = b"data: " + b"x" * 94 + b"\n\n"  # 102 bytes, the whole block
+    got = [(e.data or "") for e in iter_sse(_split(block * 3, chunk), max_event_size=102)]
+    assert got == ["x" * 94] * 3
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, 10**6])
+def test_an_event_over_the_size_limit_raises_message_too_large(chunk: int) -> None:
+    stream = b"data: small\n\n" + b"data: " + b"x" * 95 + b"\n\n"
+    seen = []
+    with pytest.raises(MessageTooLarge) as info:
+        for event in iter_sse(_split(stream, chunk), max_event_size=102):
+            seen.append(event.data)
+    assert seen == ["small"]
+    assert info.value.limit == 102
+    assert isinstance(info.value, ProtocolError)
+
+
+def test_many_small_events_may_add_up_to_far_more_than_the_limit() -> None:
+    stream = b"data: 0123456789\n\n" * 10_000  # 180 kB in events of 18 bytes
+    assert sum(1 for _ in iter_sse(_split(stream, 4096), max_event_size=64)) == 10_000
+
+
+def test_an_event_that_never_ends_stops_being_read_soon_after_the_limit() -> None:
+    read = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal read
+        yield b"data: "
+        while True:
+            read += 4096
+            yield b"x" * 4096
+
+    with pytest.raises(MessageTooLarge):
+        for _ in iter_sse(endless(), max_event_size=100_000):
+            pass
+    assert read <= 100_000 + 4096
+
+
+def test_comments_count_towards_the_block_they_are_in_only() -> None:
+    keepalives = b": ping\n\n" * 50_000  # 400 kB of keep-alive blocks, no event
+    assert events_limited([keepalives, b"data: x\n\n"], 16) == [("message", "x", None, None)]
+
+
+def events_limited(chunks: Iterable[bytes], limit: int) -> list[Event]:
+    return [(e.event, e.data, e.id, e.retry) for e in iter_sse(chunks, max_event_size=limit)]
+
+
+def test_a_crlf_split_before_its_lf_keeps_the_blank_line_after_it() -> None:
+    # The LF of the CRLF alone in a chunk, then the LF of the blank line.
+    assert events([b"data\r", b"\n", b"\n"]) == [("message", "", None, None)]
+    assert events([b"data: a\r", b"\n", b"\r\n", b"data: b\n\n"]) == [
+        ("message", "a", None, None),
+        ("message", "b", None, None),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 import pytest
-from conftest import LEGACY, MODERN, demo, wait_for
+from support.testing_server_helpers import LEGACY, MODERN, demo, wait_for
 
 import mcp_sync
 from mcp_sync.testing import Context, MCPTestServer, ToolResult, image, text

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import LEGACY, demo, server_threads, wait_for
+from support.testing_server_helpers import LEGACY, demo, server_threads, wait_for
 
 import mcp_sync
 from mcp_sync.testing import MCPTestServer
@@ -43,12 +43,20 @@ def test_many_threads_hitting_an_expired_session_share_one_initialize(server, cl
 
 
 def test_fail_next_surfaces_as_http_status_error(server, client_for):
-    client = client_for(server.url, LEGACY)
+    client = client_for(server.url, LEGACY, retry=mcp_sync.RetryPolicy(max_retries=0))
     server.fail_next(503, headers={"Retry-After": "1"}, body="try later")
     with pytest.raises(mcp_sync.HTTPStatusError) as caught:
         client.call_tool("add", {"a": 1, "b": 2})
     assert caught.value.status == 503
+    assert caught.value.retry_after == 1.0
     assert client.call_tool("add", {"a": 1, "b": 2}).text == "3"
+
+
+def test_a_503_with_retry_after_is_waited_out_and_retried(server, client_for):
+    client = client_for(server.url, LEGACY)
+    server.fail_next(503, headers={"Retry-After": "0"}, body="try later")
+    assert client.call_tool("add", {"a": 1, "b": 2}).text == "3"
+    assert server.count("tools/call") == 2
 
 
 def test_fail_next_counts_and_filters_by_method(server, client_for):
@@ -76,8 +84,16 @@ def test_a_dropped_legacy_tool_call_raises_transport_error(server, client_for):
     assert client.call_tool("add", {"a": 1, "b": 2}).text == "3"
 
 
-def test_a_dropped_legacy_list_raises_while_its_session_lives(server, client_for):
+def test_a_dropped_legacy_list_is_retried_on_its_living_session(server, client_for):
     client = client_for(server.url, LEGACY)
+    server.drop_next_stream(method="tools/list")
+    assert len(client.list_tools()) == 6
+    assert server.count("initialize") == 1
+    assert server.count("tools/list") == 2
+
+
+def test_a_dropped_legacy_list_raises_when_retries_are_off(server, client_for):
+    client = client_for(server.url, LEGACY, retry=mcp_sync.RetryPolicy(max_retries=0))
     server.drop_next_stream(method="tools/list")
     with pytest.raises(mcp_sync.TransportError):
         client.list_tools()

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import pytest
 import requests
-from conftest import LEGACY, MODERN
+from support.testing_server_helpers import LEGACY, MODERN
 
 META = "io.modelcontextprotocol/"
 ACCEPT = "application/json, text/event-stream"
