@@ -8,7 +8,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import (
     Any,
     Callable,
@@ -45,6 +45,7 @@ from .errors import (
     RequestCancelled,
     RequestTimeout,
     SessionExpiredError,
+    TransportError,
     UnsupportedProtocolVersion,
 )
 from .headers import InvalidToolHeader, tool_param_headers
@@ -217,6 +218,18 @@ _NEW, _OPEN, _CLOSED = "new", "open", "closed"
 
 
 @dataclass
+class _CallState:
+    """What one call has been through, kept across its retries (its own thread only)."""
+
+    # The request may have been processed: it was sent and its stream broke.
+    reached: bool = False
+    reissued: bool = False  # a modern request lost with its stream was issued anew
+    relisted: bool = False  # tools/list was fetched again after a header mismatch
+    rounds: int = 0  # input rounds answered (2026-07-28)
+    extra: dict[str, Any] = field(default_factory=dict)  # the next round's inputs
+
+
+@dataclass
 class _TaskPage:
     tasks: list[Task]
     next_cursor: Optional[str]
@@ -280,7 +293,7 @@ class Client:
     instead of finding the era; ``timeout`` is the default seconds a request waits (``None``:
     forever), which each progress notification restarts, up to ``max_timeout`` seconds
     in all (``None``: no cap); handlers are plain callables that answer what the server asks.
-    A message from the server over ``max_message_size`` bytes (16 MiB by default; ``None``:
+    A message from the server over ``max_message_size`` bytes (64 MiB by default; ``None``:
     no limit) raises :class:`MessageTooLarge` rather than being read into memory.
     """
 
@@ -556,7 +569,10 @@ class Client:
                 raise ClientClosedError("the client is closed; create a new Client")
             if self._state == _NEW:
                 try:
-                    self._retrying_transient("connect", None, None, self._start)
+                    # Its retries wait no longer than one request may.
+                    timeout = self._timeout
+                    deadline = None if timeout is None else time.monotonic() + timeout
+                    self._retrying_transient("connect", deadline, None, self._start)
                 except BaseException:
                     if self._stdio is not None:
                         self._stdio.stop()  # no orphan server; a later connect() starts anew
@@ -1059,10 +1075,11 @@ class Client:
             timeout = self._timeout
         # One deadline for the whole call: recovery, resends and retries included.
         deadline = None if timeout is None else time.monotonic() + timeout
+        state = _CallState()
 
         def once() -> Any:
             if self._era == "modern":
-                return self._modern_call(method, params, deadline, timeout, progress, cancel)
+                return self._modern_call(method, params, deadline, timeout, progress, cancel, state)
             try:
                 return self._retrying(
                     self._attempt,
@@ -1072,6 +1089,7 @@ class Client:
                     timeout=timeout,
                     progress=progress,
                     cancel=cancel,
+                    state=state,
                 )
             except SessionLost as exc:  # the new session was lost too: say so plainly
                 raise SessionExpiredError(
@@ -1080,7 +1098,10 @@ class Client:
                     body_excerpt=exc.body_excerpt,
                 ) from exc
 
-        return self._retrying_transient(method, deadline, cancel, once)
+        try:
+            return self._retrying_transient(method, deadline, cancel, once, state)
+        except StreamBroken as exc:  # the transports' own word for it stays inside
+            raise TransportError(str(exc)) from exc
 
     def _retrying_transient(
         self,
@@ -1088,6 +1109,7 @@ class Client:
         deadline: Optional[float],
         cancel: Optional[CancelToken],
         attempt: Callable[[], Any],
+        state: Optional[_CallState] = None,
     ) -> Any:
         """``attempt()``, again after transient failures as the client's RetryPolicy says."""
         retries = 0
@@ -1097,6 +1119,13 @@ class Client:
             except MCPSyncError as exc:
                 if self._stdio is not None or self._state == _CLOSED:
                     raise  # a dead stdio server does not come back by itself
+                if (
+                    state is not None
+                    and state.reached
+                    and method == "tools/call"
+                    and not self._retry.retry_tool_calls
+                ):
+                    raise  # an attempt may have run the tool: never again on our own
                 retries += 1
                 wait = self._retry.delay(retries, exc, method)
                 if wait is None:
@@ -1139,10 +1168,12 @@ class Client:
         timeout: Optional[float],
         progress: Optional[ProgressCallback],
         cancel: Optional[CancelToken],
+        state: _CallState,
     ) -> Any:
         try:
             return self._request_by(deadline, timeout, method, params, progress, cancel)
         except StreamBroken as exc:
+            state.reached = True
             # A stream cut before its answer may mean the server dropped the session
             # (a DELETE by someone else, a restart); a ping on that session tells.
             may_have_run = method == "tools/call" and not self._recovery.resend_interrupted_calls
@@ -1189,32 +1220,35 @@ class Client:
         timeout: Optional[float],
         progress: Optional[ProgressCallback],
         cancel: Optional[CancelToken],
+        state: _CallState,
     ) -> Any:
-        """One modern request: ``_meta`` on it, input rounds answered, lost streams re-issued."""
+        """One modern request: ``_meta`` on it, input rounds answered, lost streams re-issued.
+
+        ``state`` carries the rounds, the re-issue and the re-list over the call's retries,
+        so none of them happens twice.
+        """
         base = dict(params or {})
         meta = dict(self._modern_meta)
         if self._log_level is not None:
             meta[_META + "logLevel"] = self._log_level
         meta.update(base.get("_meta") or {})
         base["_meta"] = meta
-        extra: dict[str, Any] = {}  # inputResponses and requestState of the next round
-        rounds = 0
-        reissued = relisted = False
         while True:
             try:
                 raw = self._request_by(
-                    deadline, timeout, method, {**base, **extra}, progress, cancel
+                    deadline, timeout, method, {**base, **state.extra}, progress, cancel
                 )
             except StreamBroken:
                 # The request was lost with its stream; the spec says to issue it anew.
-                if reissued:
+                state.reached = True
+                if state.reissued:
                     raise
-                reissued = True
+                state.reissued = True
                 continue
             except MCPError as exc:
-                if exc.code == _HEADER_MISMATCH and method == "tools/call" and not relisted:
+                if exc.code == _HEADER_MISMATCH and method == "tools/call" and not state.relisted:
                     # The tool's x-mcp-header parameters may have changed: re-list, retry once.
-                    relisted = True
+                    state.relisted = True
                     self._cache.invalidate("notifications/tools/list_changed")
                     self.list_tools()
                     continue
@@ -1223,7 +1257,7 @@ class Client:
                 raise ProtocolError(f"the result of {method} is not an object")
             kind = raw.get("resultType", "complete")
             if kind == "complete":
-                if rounds:  # an answer shaped by input is never cached
+                if state.rounds:  # an answer shaped by input is never cached
                     raw = {k: v for k, v in raw.items() if k not in ("ttlMs", "cacheScope")}
                 return raw
             if kind == "task" and method == "tools/call" and self._use_tasks:
@@ -1234,17 +1268,17 @@ class Client:
                 )
             if method not in _INPUT_METHODS:
                 raise ProtocolError(f"the server asked for input on {method}, which cannot take it")
-            rounds += 1
-            if rounds > self._max_input_rounds:
+            state.rounds += 1
+            if state.rounds > self._max_input_rounds:
                 raise ProtocolError(
                     f"{method} still asked for input after {self._max_input_rounds} rounds; giving up"
                 )
-            extra = {}
+            state.extra = {}
             requests = raw.get("inputRequests")
             if requests is not None:
-                extra["inputResponses"] = self._gather_inputs(requests)
+                state.extra["inputResponses"] = self._gather_inputs(requests)
             if "requestState" in raw:
-                extra["requestState"] = raw["requestState"]  # echoed exactly as received
+                state.extra["requestState"] = raw["requestState"]  # echoed exactly as received
 
     def _gather_inputs(self, requests: Any) -> dict[str, Any]:
         """Answer each input request of an ``input_required`` result through the handlers."""

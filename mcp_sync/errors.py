@@ -83,7 +83,13 @@ class MCPError(MCPSyncError):
 
 
 class TransportError(MCPSyncError):
-    """The message could not be carried: a connection failed, or a stream broke."""
+    """The message could not be carried: a connection failed, or a stream broke.
+
+    ``permanent`` is true when trying again cannot help (a certificate that fails
+    verification, a redirect to another origin): such errors are not retried.
+    """
+
+    permanent: bool = False
 
 
 class ConnectError(TransportError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Optional
@@ -22,8 +23,9 @@ class RetryPolicy:
     and the HTTP ``statuses`` (429, 502, 503 and 504 by default). A request is sent again
     up to ``max_retries`` times, after ``backoff`` seconds, doubled each time up to
     ``backoff_max``, with a random part (so that many clients do not come back at once);
-    a ``Retry-After`` from the server is waited instead, when ``respect_retry_after``,
-    up to ``max_retry_after`` seconds. No wait goes past the call's deadline.
+    a ``Retry-After`` from the server is waited instead, when ``respect_retry_after``
+    (a longer one than ``max_retry_after`` seconds gives up at once). No wait goes past
+    the call's deadline.
 
     A ``tools/call`` may have run on the server when its connection broke or a gateway
     answered 502 or 504, so it is sent again only when it surely did not reach the
@@ -46,12 +48,16 @@ class RetryPolicy:
             raise ValueError("max_retries must be an integer")
         if self.max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
-        if self.backoff < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
-            raise ValueError("backoff, backoff_max and max_retry_after must be 0 or more")
+        for name in ("backoff", "backoff_max", "max_retry_after"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number of seconds, 0 or more")
         object.__setattr__(self, "statuses", frozenset(self.statuses))
 
     def retryable(self, error: BaseException, method: str) -> bool:
         """Whether ``error``, raised by a ``method`` request, may be retried at all."""
+        if getattr(error, "permanent", False):
+            return False  # a refused certificate or redirect: the same again next time
         if isinstance(error, ConnectError):
             return True  # the request never left
         if isinstance(error, HTTPStatusError):
@@ -71,7 +77,8 @@ class RetryPolicy:
             return None
         asked = error.retry_after if isinstance(error, HTTPStatusError) else None
         if asked is not None and self.respect_retry_after:
-            return min(asked, self.max_retry_after)
+            # Sooner than the server asked would only be refused again.
+            return asked if asked <= self.max_retry_after else None
         ceiling = min(self.backoff * 2 ** (retry - 1), self.backoff_max)
         return random.uniform(ceiling / 2, ceiling)  # "equal jitter": at least half the wait
 

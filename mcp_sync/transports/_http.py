@@ -372,13 +372,15 @@ class _SameOriginSession(requests.Session):
             return None
         here = url_origin(resp.url)
         there = url_origin(urljoin(resp.url, target))
-        upgrade = here[0] == "http" and there[0] == "https" and here[1] == there[1]
+        upgrade = here == ("http", there[1], 80) and there[2] == 443 and there[0] == "https"
         if there != here and not upgrade:
             resp.close()
-            raise TransportError(
+            refused = TransportError(
                 f"the server redirected to another origin ({there[0]}://{there[1]}:{there[2]}); "
                 "mcp_sync does not follow it"
             )
+            refused.permanent = True  # not worth a retry
+            raise refused
         return target
 
 
@@ -464,9 +466,11 @@ def send_http(
         if is_timeout(exc):
             raise StreamTimeout() from exc
         if _certificate_failed(exc):
-            raise TransportError(
+            failed = TransportError(
                 f"{method} {safe_url(url)}: the server's TLS certificate failed verification"
-            ) from exc
+            )
+            failed.permanent = True  # not worth a retry
+            raise failed from exc
         raise TransportError(f"{method} {safe_url(url)} failed: {type(exc).__name__}") from exc
     finally:
         if slot is not None:

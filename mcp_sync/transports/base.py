@@ -12,7 +12,7 @@ from ..jsonrpc import Message
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MessageSink", "SessionLost", "StreamBroken", "Transport"]
 
 #: The largest message (a JSON body, an SSE event, a stdio line) read from a server, in bytes.
-DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 
 #: Where a transport delivers each message it reads: ``sink(message, origin_call)``.
 MessageSink = Callable[[Message, "Optional[Call]"], None]

@@ -205,8 +205,9 @@ class StdioTransport(Transport):
                 break
             if not line:
                 break
-            if limit is not None and len(line) > limit:
-                # Not read into memory whole: skip to its end, and say so (a call whose
+            if limit is not None and len(line) > limit and not line.endswith(b"\n"):
+                # Over the limit (a whole line of ``limit`` bytes ends with its newline):
+                # not read into memory whole; skip to its end, and say so (a call whose
                 # answer it was ends by its timeout).
                 log.warning("mcp_sync: dropping a message over %d bytes from the server", limit)
                 if not _skip_line(stream, limit):

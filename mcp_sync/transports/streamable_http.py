@@ -20,7 +20,14 @@ import requests
 
 from .. import jsonrpc
 from ..engine import Call, CallInterrupted, StreamTimeout, in_background
-from ..errors import AuthorizationError, HTTPStatusError, ProtocolError, TransportError, excerpt
+from ..errors import (
+    AuthorizationError,
+    HTTPStatusError,
+    MCPSyncError,
+    ProtocolError,
+    TransportError,
+    excerpt,
+)
 from ..sse import iter_sse
 from ._http import (
     DEFAULT_RETRY,
@@ -355,7 +362,17 @@ class StreamableHTTPTransport(Transport):
                     f"the stream of {call.method} kept breaking; gave up resuming it"
                 )
             self._pause(retry if retry is not None else DEFAULT_RETRY, call)
-            response = self._resume(last_id, call, snap)
+            try:
+                response = self._resume(last_id, call, snap)
+            except StreamBroken:
+                raise
+            except MCPSyncError as exc:
+                # The request reached the server and its stream broke: whatever the resume
+                # met (no connection, a 503, a lost session), it is a broken stream, which
+                # the client handles knowing the request may have run.
+                raise StreamBroken(
+                    f"resuming the stream of {call.method} failed: {exc}", snap.generation
+                ) from exc
             call.set_abort(lambda r=response: abort_response(r))  # type: ignore[misc]
 
     def _pause(self, seconds: float, call: Call) -> None:

@@ -216,3 +216,12 @@ def test_config_env_and_call_env_are_merged(tmp_path):
         assert client._stdio._env == {"A": "1", "B": "2"}  # type: ignore[union-attr]
     finally:
         client.close()
+
+
+def test_a_line_of_exactly_max_message_size_is_read_and_so_is_the_next(caplog):
+    huge = 300_000
+    line = '{"jsonrpc": "2.0", "method": "x", "params": "' + "x" * huge + '"}'
+    command = misbehaving_command("--huge-line", str(huge))
+    with mcp_sync.Client(command, timeout=10, max_message_size=len(line)) as client:
+        assert client.call_tool("echo", {"text": "still fine"}).text == "still fine"
+    assert "dropping a message" not in caplog.text

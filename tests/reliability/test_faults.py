@@ -267,3 +267,35 @@ def test_the_listener_recovers_after_its_stream_fails(proxy, client_for, era, te
     assert heard.is_set(), "the listener never came back"
     assert [r.status for r in proxy.requests if r.http_method == "GET"][:2] == [500, 500]
     assert _echo(client) == "hi"
+
+
+# --- a tool call that may have run is not sent again ------------------------------------------
+
+
+def test_a_legacy_tool_call_whose_resume_fails_is_not_sent_again(official):
+    from support.fault_proxy import FaultProxy
+
+    with FaultProxy(official.url) as proxy, mcp_sync.Client(
+        proxy.url,
+        protocol_version="2025-11-25",
+        timeout=15,
+        retry=mcp_sync.RetryPolicy(backoff=0.01),
+    ) as client:
+        proxy.drop(method="tools/call", after_events=1)
+        proxy.status(503, http_method="GET", count=None)  # the resume cannot get through
+        with pytest.raises(mcp_sync.TransportError) as info:
+            client.call_tool("slow", {"steps": 3, "delay": 0.05})
+        assert type(info.value) is mcp_sync.TransportError  # no internal class escapes
+        assert [r.method for r in proxy.requests].count("tools/call") == 1
+
+
+@pytest.mark.parametrize("era", ["modern"])
+def test_a_modern_tool_call_is_issued_anew_once_and_not_retried_after(
+    proxy, client_for, era, testing_server
+):
+    client = client_for(proxy.url)
+    proxy.drop(method="tools/call")  # the first try may have run the tool
+    proxy.status(503, method="tools/call")  # the spec's one re-issue meets a 503
+    with pytest.raises(mcp_sync.HTTPStatusError):
+        _echo(client)
+    assert [r.method for r in proxy.requests].count("tools/call") == 2

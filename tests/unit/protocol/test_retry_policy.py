@@ -56,9 +56,19 @@ def test_backoff_doubles_up_to_its_cap_with_at_least_half_of_each_wait() -> None
             assert wait is not None and ceiling / 2 <= wait <= ceiling
 
 
-def test_retry_after_is_waited_instead_of_the_backoff_up_to_its_cap() -> None:
+def test_retry_after_is_waited_instead_of_the_backoff() -> None:
     assert POLICY.delay(1, HTTPStatusError(503, retry_after=7.0), "ping") == 7.0
-    assert POLICY.delay(1, HTTPStatusError(503, retry_after=3600.0), "ping") == 60.0
+
+
+def test_a_retry_after_longer_than_the_cap_gives_up_rather_than_retry_early() -> None:
+    assert POLICY.delay(1, HTTPStatusError(503, retry_after=3600.0), "ping") is None
+    assert POLICY.delay(1, HTTPStatusError(503, retry_after=float("inf")), "ping") is None
+
+
+def test_a_permanent_transport_error_is_not_retried() -> None:
+    refused = TransportError("the server redirected to another origin")
+    refused.permanent = True
+    assert not POLICY.retryable(refused, "tools/list")
     ignoring = RetryPolicy(respect_retry_after=False, backoff=0.1)
     wait = ignoring.delay(1, HTTPStatusError(503, retry_after=30.0), "ping")
     assert wait is not None and wait <= 0.1
@@ -81,7 +91,15 @@ def test_a_policy_is_an_immutable_value() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"max_retries": -1}, {"max_retries": 1.5}, {"backoff": -1}, {"max_retry_after": -2}],
+    [
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"backoff": -1},
+        {"max_retry_after": -2},
+        {"backoff": float("nan")},
+        {"backoff_max": float("inf")},
+        {"max_retry_after": float("nan")},
+    ],
 )
 def test_nonsense_settings_are_refused(options: dict) -> None:
     with pytest.raises(ValueError):

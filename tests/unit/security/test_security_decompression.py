@@ -93,9 +93,9 @@ def _raises_too_large(call: Callable[[], Any]) -> Callable[[], None]:
 # --- the option --------------------------------------------------------------------------
 
 
-def test_the_limit_is_on_by_default_at_16_mib():
+def test_the_limit_is_on_by_default_at_64_mib():
     option = inspect.signature(mcp_sync.Client).parameters["max_message_size"]
-    assert option.default == 16 * MiB
+    assert option.default == 64 * MiB
 
 
 def test_message_too_large_is_a_protocol_error():
