@@ -16,6 +16,7 @@ connection.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -212,6 +213,9 @@ class _Entry:
             # Checked after expansion, so "${BASE}/mcp" is judged by what it becomes.
             try:
                 parts = urlsplit(url)
+                if "[" in parts.netloc:
+                    # Python before 3.11 lets any text through between the brackets.
+                    ipaddress.IPv6Address((parts.hostname or "").split("%", 1)[0])
             except ValueError:  # a malformed host, such as an unclosed "[" of IPv6
                 raise self.error("is not a valid URL", "url") from None
             if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
