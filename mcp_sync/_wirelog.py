@@ -80,13 +80,21 @@ def _is_credential(value: str) -> bool:
     return len(parts) == 2 and parts[0].lower() in _CREDENTIAL_SCHEMES
 
 
-def redact(value: Any, session_id: Optional[str] = None, depth: int = 0) -> Any:
-    """A copy of ``value`` that is safe to log: secrets redacted, size bounded."""
+def redact(
+    value: Any, session_id: Optional[str] = None, depth: int = 0, secrets: tuple[str, ...] = ()
+) -> Any:
+    """A copy of ``value`` that is safe to log: secrets redacted, size bounded.
+
+    ``secrets`` are values to hide wherever they stand (the client's own credentials).
+    """
     if isinstance(value, str):
         if _is_credential(value):
             return REDACTED
         if session_id and session_id in value:
             value = value.replace(session_id, SESSION)
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
         if len(value) > _MAX_STRING:
             return f"{value[:_MAX_STRING]}...<{len(value) - _MAX_STRING} more chars>"
         return value
@@ -100,14 +108,14 @@ def redact(value: Any, session_id: Optional[str] = None, depth: int = 0) -> Any:
             if i >= _MAX_ITEMS:
                 out["..."] = f"<{len(value) - _MAX_ITEMS} more keys>"
                 break
-            name = redact(key, session_id) if isinstance(key, str) else str(key)
+            name = redact(key, session_id, 0, secrets) if isinstance(key, str) else str(key)
             if isinstance(key, str) and _is_secret_key(key):
                 out[name] = REDACTED
             else:
-                out[name] = redact(item, session_id, depth + 1)
+                out[name] = redact(item, session_id, depth + 1, secrets)
         return out
     if isinstance(value, (list, tuple)):
-        items = [redact(item, session_id, depth + 1) for item in value[:_MAX_ITEMS]]
+        items = [redact(item, session_id, depth + 1, secrets) for item in value[:_MAX_ITEMS]]
         if len(value) > _MAX_ITEMS:
             items.append(f"<{len(value) - _MAX_ITEMS} more items>")
         return items
@@ -126,8 +134,9 @@ def _as_dict(message: Message) -> dict[str, Any]:
     return {"id": message.id, "error": error}
 
 
-def _format(message: Any, session_id: Optional[str]) -> str:
-    safe = redact(message, session_id)
+def _format(message: Any, transport: Optional[Transport]) -> str:
+    secrets = transport.hidden() if transport is not None else ()
+    safe = redact(message, _session_id(transport), 0, secrets)
     try:
         text = json.dumps(safe, ensure_ascii=False, separators=(",", ":"), default=str)
     except (TypeError, ValueError):  # pragma: no cover - redact() leaves only JSON types
@@ -153,7 +162,7 @@ def log_outgoing(message: Any, transport: Optional[Transport] = None) -> None:
     if not wire_log.isEnabledFor(logging.DEBUG):
         return
     try:
-        text = _format(message, _session_id(transport))
+        text = _format(message, transport)
     except Exception:  # logging must never break the exchange
         text = "<unprintable>"
     wire_log.debug("send %s", text)
@@ -167,7 +176,7 @@ def log_incoming(message: Message, transport: Optional[Transport] = None) -> Non
     if not wire_log.isEnabledFor(logging.DEBUG):
         return
     try:
-        text = _format(_as_dict(message), _session_id(transport))
+        text = _format(_as_dict(message), transport)
     except Exception:  # logging must never break the exchange
         text = "<unprintable>"
     wire_log.debug("recv %s", text)

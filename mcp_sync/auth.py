@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Optional
 
 import requests
 from requests.auth import AuthBase
 
-__all__ = ["BearerAuth", "as_auth"]
+__all__ = ["BearerAuth", "as_auth", "secret_values"]
 
 
 class BearerAuth(AuthBase):
@@ -24,6 +25,28 @@ class BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(<hidden>)"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """What must never be shown in a log or an error: the token."""
+        return (self._token,)
+
+
+# Shorter values are too likely to be ordinary words to be hidden everywhere.
+_MIN_SECRET = 8
+
+
+def secret_values(auth: Optional[AuthBase], headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials a transport sends, to hide from logs and errors: those of ``auth``
+    (if it can tell them, with a ``secret_values()`` method) and the values of the
+    headers the user set."""
+    found = list(headers.values())
+    tell = getattr(auth, "secret_values", None)
+    if callable(tell):
+        try:
+            found.extend(tell())
+        except Exception:  # an auth object of the user's: never let it break a message
+            pass
+    return tuple(v for v in found if isinstance(v, str) and len(v) >= _MIN_SECRET)
 
 
 def as_auth(auth: object) -> Optional[AuthBase]:

@@ -8,6 +8,7 @@ secret such as a token or a session id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 __all__ = [
@@ -43,14 +44,19 @@ __all__ = [
 EXCERPT_LENGTH = 200
 
 
-def excerpt(body: Any, limit: int = EXCERPT_LENGTH) -> str:
-    """Return a short, printable excerpt of ``body`` (bytes or str) for error messages."""
+def excerpt(body: Any, limit: int = EXCERPT_LENGTH, hide: Sequence[str] = ()) -> str:
+    """Return a short, printable excerpt of ``body`` (bytes or str) for error messages.
+
+    Each string in ``hide`` (a token the server echoed, say) is replaced by ``<redacted>``.
+    """
     if body is None:
         return ""
     if isinstance(body, (bytes, bytearray, memoryview)):
         text = bytes(body[: limit * 4]).decode("utf-8", "replace")
     else:
         text = str(body)
+    for secret in hide:
+        text = text.replace(secret, "<redacted>")
     text = text.replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= limit else text[:limit] + "..."
 

@@ -355,6 +355,13 @@ class OAuthBase(AuthBase):
 
     # -- applying tokens ---------------------------------------------------------------
 
+    def secret_values(self) -> tuple[str, ...]:
+        """What must never be shown in a log or an error: the tokens held now."""
+        token = self._token
+        if token is None:
+            return ()
+        return tuple(t for t in (token.access_token, token.refresh_token) if t)
+
     def _header_value(self, token: Optional[TokenSet]) -> Optional[str]:
         if token is None:
             return None

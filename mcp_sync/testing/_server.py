@@ -1855,18 +1855,20 @@ class MCPTestServer:
         threading.Thread(target=run, name=f"mcp_sync-testserver-{task_id}", daemon=True).start()
         return {"resultType": "task", **task}
 
+    def _task(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The task ``params`` names; the caller holds ``_lock``."""
+        task = self._tasks.get(str(params.get("taskId")))
+        if task is None:
+            raise RPCError(INVALID_PARAMS, f"Unknown task: {params.get('taskId')!r}")
+        return task
+
     def _task_state(self, ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            task = self._tasks.get(str(params.get("taskId")))
-            if task is None:
-                raise RPCError(INVALID_PARAMS, f"Unknown task: {params.get('taskId')!r}")
-            return {"resultType": "complete", **task}
+            return {"resultType": "complete", **self._task(params)}
 
     def _cancel_task(self, ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            task = self._tasks.get(str(params.get("taskId")))
-            if task is None:
-                raise RPCError(INVALID_PARAMS, f"Unknown task: {params.get('taskId')!r}")
+            task = self._task(params)
             if task["status"] == "working":
                 task.update(status="cancelled", lastUpdatedAt=_timestamp())
             return {"resultType": "complete", **task}

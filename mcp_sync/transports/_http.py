@@ -7,6 +7,7 @@ import email.utils
 import socket
 import ssl
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urljoin
@@ -36,26 +37,29 @@ TIMEOUT_ERRORS = (
 )
 
 
-def never_connected(error: BaseException) -> bool:
-    """Whether ``error`` says the connection was never made (refused, unreachable, no
-    such host, connect timeout), so the request cannot have reached the server."""
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and what it wraps, as requests and urllib3 nest them (at most 20 deep)."""
     exc: Optional[BaseException] = error
-    seen = 0
-    while exc is not None and seen < 20:
-        if isinstance(
-            exc,
-            (
-                urllib3.exceptions.NewConnectionError,
-                urllib3.exceptions.ConnectTimeoutError,
-                requests.exceptions.ConnectTimeout,
-            ),
-        ):
-            return True
+    for _ in range(20):
+        if exc is None:
+            return
+        yield exc
         nested = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
         reason = getattr(exc, "reason", None)
         exc = nested or (reason if isinstance(reason, BaseException) else None) or exc.__cause__
-        seen += 1
-    return False
+
+
+_NEVER_CONNECTED = (
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    requests.exceptions.ConnectTimeout,
+)
+
+
+def never_connected(error: BaseException) -> bool:
+    """Whether ``error`` says the connection was never made (refused, unreachable, no
+    such host, connect timeout), so the request cannot have reached the server."""
+    return any(isinstance(exc, _NEVER_CONNECTED) for exc in _chain(error))
 
 
 def is_timeout(error: BaseException) -> bool:
@@ -72,7 +76,7 @@ def is_timeout(error: BaseException) -> bool:
     return False
 
 
-def _socket_of(response: requests.Response) -> Optional[socket.socket]:
+def socket_of(response: requests.Response) -> Optional[socket.socket]:
     """The socket a streamed response is read from, when urllib3 lets us reach it."""
     raw = response.raw
     sock = getattr(getattr(raw, "_connection", None), "sock", None)
@@ -93,7 +97,7 @@ def abort_response(response: requests.Response) -> None:
             return
         except Exception:
             pass
-    sock = _socket_of(response)
+    sock = socket_of(response)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -114,7 +118,7 @@ class _ReadClock:
 
     def __init__(self, response: requests.Response, remaining: Callable[[], Optional[float]]):
         self._remaining = remaining
-        self._sock = _socket_of(response)
+        self._sock = socket_of(response)
 
     def before_read(self) -> None:
         left = self._remaining()
@@ -139,7 +143,16 @@ def chunks(
     clock = _ReadClock(response, remaining) if remaining is not None else None
     raw = response.raw
     read1 = getattr(raw, "read1", None)
-    if read1 is None and not response.headers.get("Content-Encoding"):
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if read1 is None and encoding in _INFLATABLE:
+        # urllib3 before 2.2 inflates each read whole, however far it grows: inflate here,
+        # a bounded piece at a time, from the body as sent.
+        for piece in _inflate(_as_sent(raw), encoding, clock):
+            if check is not None:
+                check()
+            yield piece
+        return
+    if read1 is None and not encoding:
         # urllib3 before 2.2 has no read1, and its read() waits for the whole body on a
         # response without chunked framing; the underlying file's read1 does not.
         fp_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
@@ -174,6 +187,47 @@ def chunks(
                 check()
             if chunk:
                 yield chunk
+
+
+_INFLATABLE = frozenset({"gzip", "x-gzip", "deflate"})
+
+
+def _as_sent(raw: Any) -> Iterator[bytes]:
+    """The body as the server sent it (still compressed), as it arrives."""
+    plain_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
+    if plain_read1 is not None and not getattr(raw, "chunked", False):
+        return iter(lambda: bytes(plain_read1(READ_SIZE)), b"")
+    pieces: Iterator[bytes] = raw.stream(READ_SIZE, decode_content=False)
+    return pieces
+
+
+def _inflate(sent: Iterator[bytes], encoding: str, clock: Optional[_ReadClock]) -> Iterator[bytes]:
+    """Decompress ``sent`` into pieces of at most ``READ_SIZE`` bytes."""
+    gzip = encoding != "deflate"
+    inflater = zlib.decompressobj(31 if gzip else zlib.MAX_WBITS)
+    first = True
+    while True:
+        if clock is not None:
+            clock.before_read()
+        data = next(sent, None)
+        if data is None:
+            break
+        while data:
+            try:
+                out = inflater.decompress(data, READ_SIZE)
+            except zlib.error:
+                if gzip or not first:
+                    raise TransportError("the compressed body is corrupt") from None
+                # "deflate" is sent both with and without its zlib header.
+                inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = inflater.decompress(data, READ_SIZE)
+            first = False
+            data = inflater.unconsumed_tail
+            if out:
+                yield out
+    rest = inflater.flush()
+    if rest:
+        yield rest
 
 
 # Error bodies are read only this far: enough for an excerpt and a JSON-RPC error.
@@ -331,16 +385,7 @@ def safe_url(url: str) -> str:
 
 
 def _certificate_failed(error: BaseException) -> bool:
-    exc: Optional[BaseException] = error
-    for _ in range(20):
-        if exc is None:
-            return False
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return True
-        nested = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
-        reason = getattr(exc, "reason", None)
-        exc = nested or (reason if isinstance(reason, BaseException) else None) or exc.__cause__
-    return False
+    return any(isinstance(exc, ssl.SSLCertVerificationError) for exc in _chain(error))
 
 
 def url_origin(url: str) -> tuple[str, str, int]:

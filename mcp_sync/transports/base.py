@@ -81,6 +81,10 @@ class Transport(abc.ABC):
     def close(self) -> None:
         """Release every connection and thread; idempotent."""
 
+    def hidden(self) -> tuple[str, ...]:
+        """Credentials this transport sends, which logs and errors must not show."""
+        return ()
+
     # Session hooks; transports without sessions keep these defaults.
 
     @property

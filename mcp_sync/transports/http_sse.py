@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import requests
 
 from .. import jsonrpc
+from ..auth import secret_values
 from ..engine import Call, CallInterrupted, StreamTimeout
 from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
 from ..sse import iter_sse
@@ -31,6 +32,7 @@ from ._http import (
     new_http,
     read_body,
     send_http,
+    socket_of,
     url_origin,
 )
 from .base import SessionLost, StreamBroken, Transport
@@ -48,10 +50,7 @@ STREAM_READ_TIMEOUT = 300.0
 
 def _stream_timeout(response: requests.Response, seconds: float) -> None:
     """Let an open stream stay quiet longer than the wait for its headers (best effort)."""
-    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
-    if sock is None:
-        fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    sock = socket_of(response)
     if sock is not None:
         try:
             sock.settimeout(seconds)
@@ -130,7 +129,9 @@ class HTTPSSETransport(Transport):
         if response.status_code != 200 or content_type(response) != EVENT_STREAM:
             body = read_body(response, None, ERROR_BODY_LIMIT)
             response.close()
-            raise HTTPStatusError(response.status_code, excerpt(body), method="GET (SSE stream)")
+            raise HTTPStatusError(
+                response.status_code, excerpt(body, hide=self.hidden()), method="GET (SSE stream)"
+            )
         with self._lock:
             self._generation += 1
             self._endpoint = None
@@ -269,10 +270,15 @@ class HTTPSSETransport(Transport):
                 if response.status_code == 404:
                     raise SessionLost(generation, "the server no longer knows the SSE session")
                 raise HTTPStatusError(
-                    response.status_code, excerpt(body), method=message.get("method")
+                    response.status_code,
+                    excerpt(body, hide=self.hidden()),
+                    method=message.get("method"),
                 )
         finally:
             response.close()
+
+    def hidden(self) -> tuple[str, ...]:
+        return secret_values(self._auth, self._headers)
 
     def send_request(self, message: dict[str, Any], call: Call) -> None:
         # The answer comes on the stream; the engine waits for it.

@@ -20,6 +20,7 @@ import requests
 
 from .. import jsonrpc
 from .._wirelog import log_outgoing
+from ..auth import secret_values
 from ..engine import Call, CallInterrupted, StreamTimeout, in_background
 from ..errors import HTTPStatusError, MCPSyncError, ProtocolError, TransportError, excerpt
 from ..headers import extract_param_headers, mcp_name
@@ -152,6 +153,9 @@ class ModernHTTPTransport(Transport):
             call=call,
         )
 
+    def hidden(self) -> tuple[str, ...]:
+        return secret_values(self._auth, self._user_headers)
+
     def send_request(self, message: dict[str, Any], call: Call) -> None:
         method = message["method"]
         if self._closing:
@@ -195,7 +199,10 @@ class ModernHTTPTransport(Transport):
                 self._sink(messages[0], call)
                 return
             raise HTTPStatusError(
-                status, excerpt(body), method=method, retry_after=retry_after(response)
+                status,
+                excerpt(body, hide=self.hidden()),
+                method=method,
+                retry_after=retry_after(response),
             )
         if status == 202:
             raise ProtocolError(f"the server accepted {method} without answering it")
@@ -215,7 +222,9 @@ class ModernHTTPTransport(Transport):
         else:
             raise ProtocolError(
                 f"the server answered {method} with content type {kind or 'none'!r}",
-                body_excerpt=excerpt(read_body(response, call.check, ERROR_BODY_LIMIT)),
+                body_excerpt=excerpt(
+                    read_body(response, call.check, ERROR_BODY_LIMIT), hide=self.hidden()
+                ),
             )
 
     def _read_stream(self, response: requests.Response, call: Call) -> None:
@@ -246,7 +255,9 @@ class ModernHTTPTransport(Transport):
             if response.status_code >= 400:
                 body = read_body(response, None, ERROR_BODY_LIMIT)
                 raise HTTPStatusError(
-                    response.status_code, excerpt(body), method=message.get("method")
+                    response.status_code,
+                    excerpt(body, hide=self.hidden()),
+                    method=message.get("method"),
                 )
         finally:
             response.close()
@@ -345,7 +356,7 @@ class ModernHTTPTransport(Transport):
                     log.warning(
                         "mcp_sync: subscriptions/listen was refused (HTTP %s): %s",
                         response.status_code,
-                        excerpt(body),
+                        excerpt(body, hide=self.hidden()),
                     )
                     self._refused()
                 else:

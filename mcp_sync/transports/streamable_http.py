@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 import requests
 
 from .. import jsonrpc
+from ..auth import secret_values
 from ..engine import Call, CallInterrupted, StreamTimeout, in_background
 from ..errors import (
     AuthorizationError,
@@ -260,7 +261,7 @@ class StreamableHTTPTransport(Transport):
         if status < 400:
             return
         raw = read_body(response, check, ERROR_BODY_LIMIT)
-        body = excerpt(raw)
+        body = excerpt(raw, hide=self.hidden())
         if snap.has_session and status == 404 and lost_on_404:
             rule = "HTTP 404 to a request that carried the session id"
             self._lost(snap, rule, status, body)
@@ -276,6 +277,9 @@ class StreamableHTTPTransport(Transport):
         log.info("mcp_sync: session expired: %s", rule)
         self.expire(snap.generation)
         raise SessionLost(snap.generation, rule, status=status, body_excerpt=body)
+
+    def hidden(self) -> tuple[str, ...]:
+        return secret_values(self._auth, self._user_headers)
 
     def send_request(self, message: dict[str, Any], call: Call) -> None:
         method = message["method"]
@@ -312,7 +316,9 @@ class StreamableHTTPTransport(Transport):
             else:
                 raise ProtocolError(
                     f"the server answered {method} with content type {kind or 'none'!r}",
-                    body_excerpt=excerpt(read_body(response, call.check, ERROR_BODY_LIMIT)),
+                    body_excerpt=excerpt(
+                        read_body(response, call.check, ERROR_BODY_LIMIT), hide=self.hidden()
+                    ),
                 )
         finally:
             call.set_abort(None)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -27,6 +26,7 @@ import pytest
 from support.fault_proxy import FaultProxy
 from support.server_env import mark_directory, prepare_after_collection, prepared_server_python
 from support.server_process import ServerProcess
+from support.testing_server_helpers import wait_for
 
 import mcp_sync
 from mcp_sync.testing import MCPTestServer
@@ -66,21 +66,12 @@ def open_sockets() -> set[str]:
     return found
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 @pytest.fixture(autouse=True)
 def _no_leaks() -> Iterator[None]:
     before = open_sockets()
     yield
-    assert wait_until(lambda: not client_threads()), f"threads left: {client_threads()}"
-    assert wait_until(lambda: not (open_sockets() - before)), (
+    assert wait_for(lambda: not client_threads()), f"threads left: {client_threads()}"
+    assert wait_for(lambda: not (open_sockets() - before)), (
         f"sockets left: {open_sockets() - before}"
     )
 

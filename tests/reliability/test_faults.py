@@ -275,12 +275,15 @@ def test_the_listener_recovers_after_its_stream_fails(proxy, client_for, era, te
 def test_a_legacy_tool_call_whose_resume_fails_is_not_sent_again(official):
     from support.fault_proxy import FaultProxy
 
-    with FaultProxy(official.url) as proxy, mcp_sync.Client(
-        proxy.url,
-        protocol_version="2025-11-25",
-        timeout=15,
-        retry=mcp_sync.RetryPolicy(backoff=0.01),
-    ) as client:
+    with (
+        FaultProxy(official.url) as proxy,
+        mcp_sync.Client(
+            proxy.url,
+            protocol_version="2025-11-25",
+            timeout=15,
+            retry=mcp_sync.RetryPolicy(backoff=0.01),
+        ) as client,
+    ):
         proxy.drop(method="tools/call", after_events=1)
         proxy.status(503, http_method="GET", count=None)  # the resume cannot get through
         with pytest.raises(mcp_sync.TransportError) as info:

@@ -21,6 +21,7 @@ import pytest
 import requests
 import urllib3
 from support.fault_proxy import INJECT_KINDS, FaultProxy
+from support.testing_server_helpers import wait_for
 
 import mcp_sync
 from mcp_sync.testing import Context, MCPTestServer
@@ -33,15 +34,6 @@ URLLIB3_MAJOR = int(urllib3.__version__.split(".")[0])
 
 def proxy_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("mcp_sync-faultproxy")]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ inflates transparently, with no limit of its own. The client must count what it 
 after inflation and give up with :class:`mcp_sync.MessageTooLarge` (a
 :class:`~mcp_sync.ProtocolError`) instead of holding the whole message in memory.
 
-Only urllib3 2.x inflates a bounded amount per read; urllib3 1.x inflates everything it
-read at once, so there the limit holds but the memory a bomb takes is not bounded, and
-the tests of that bound are skipped.
+urllib3 2.2 and later inflate a bounded amount per read; with older urllib3, mcp_sync
+inflates gzip and deflate bodies itself, a bounded piece at a time. The bound holds on
+every urllib3 the project supports.
 
 Bombs are built by feeding a compressor one 64 KiB block at a time, so building them
 costs little memory; the peak while the client reads one is measured with tracemalloc.
@@ -23,7 +23,6 @@ import zlib
 from typing import Any, Callable
 
 import pytest
-import urllib3
 from support.local_http import LocalHTTPServer, send
 from support.scripted_http import PROTOCOL_VERSION
 
@@ -34,12 +33,6 @@ LIMIT = 1 * MiB
 BOMB = 16 * MiB  # what the body inflates to
 PEAK = 6 * MiB  # the most the client may allocate while it reads a bomb under LIMIT
 BLOCK = b"A" * 65536
-
-bounded_inflation = pytest.mark.skipif(
-    int(urllib3.__version__.split(".")[0]) < 2,
-    reason="urllib3 1.x inflates each read whole (its decoders take no max_length), so the "
-    "memory a bomb takes cannot be bounded",
-)
 
 
 def _compressor(encoding: str) -> Any:
@@ -105,7 +98,6 @@ def test_message_too_large_is_a_protocol_error():
 # --- bombs behind `responses` (urllib3 reads the body with read1) -------------------------
 
 
-@bounded_inflation
 # requests asks for br only when brotli is installed, and mcp_sync does not need it.
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_a_compressed_json_answer_over_the_limit_raises_message_too_large(
@@ -127,7 +119,6 @@ def test_a_compressed_json_answer_over_the_limit_raises_message_too_large(
     assert client.call_tool("add", {"a": 1, "b": 2}).text == "3"
 
 
-@bounded_inflation
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_a_compressed_event_over_the_limit_raises_message_too_large(server, make_client, encoding):
     def answer(seen):
@@ -144,7 +135,6 @@ def test_a_compressed_event_over_the_limit_raises_message_too_large(server, make
     assert peak < PEAK, f"{peak / MiB:.1f} MiB allocated to read a {BOMB // MiB} MiB bomb"
 
 
-@bounded_inflation
 def test_a_compressed_error_body_is_read_only_as_far_as_its_excerpt(server, make_client):
     def answer(seen):
         body = bomb("gzip", b"", BOMB)
@@ -232,7 +222,6 @@ def _mini_server(bomb_body: Callable[[Any], bytes], content_type: str) -> Callab
     return answer
 
 
-@bounded_inflation
 @pytest.mark.parametrize("kind", ["application/json", "text/event-stream"])
 def test_a_chunked_compressed_answer_over_the_limit_is_not_inflated_whole(kind):
     def body(request_id: Any) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import ssl
+from typing import Any
 
 import pytest
 from support.local_http import LocalHTTPServer, send
@@ -47,13 +48,19 @@ def test_the_client_has_no_option_that_turns_verification_off():
         mcp_sync.Client("https://mcp.test/mcp", verify=False)  # type: ignore[call-arg]
 
 
-def test_an_untrusted_certificate_fails_with_a_transport_error(untrusted_https):
-    client = mcp_sync.Client(untrusted_https.url("/mcp", scheme="https"), timeout=5)
+def _connect_fails(url: str, **options: Any) -> mcp_sync.TransportError:
+    """Connect a client to ``url``; it must fail with a TransportError, which is returned."""
+    client = mcp_sync.Client(url, timeout=5, **options)
     try:
-        with pytest.raises(mcp_sync.TransportError):
+        with pytest.raises(mcp_sync.TransportError) as info:
             client.connect()
     finally:
         client.close()
+    return info.value
+
+
+def test_an_untrusted_certificate_fails_with_a_transport_error(untrusted_https):
+    _connect_fails(untrusted_https.url("/mcp", scheme="https"))
     # The handshake failed before any request could be read.
     assert untrusted_https.hits() == []
 
@@ -61,12 +68,7 @@ def test_an_untrusted_certificate_fails_with_a_transport_error(untrusted_https):
 def test_an_untrusted_certificate_fails_in_every_era_and_transport(untrusted_https):
     url = untrusted_https.url("/mcp", scheme="https")
     for options in ({"protocol_version": "2025-11-25"}, {"transport": "sse"}, {}):
-        client = mcp_sync.Client(url, timeout=5, **options)
-        try:
-            with pytest.raises(mcp_sync.TransportError):
-                client.connect()
-        finally:
-            client.close()
+        _connect_fails(url, **options)
     assert untrusted_https.hits() == []
 
 
@@ -74,27 +76,15 @@ def test_an_empty_curl_ca_bundle_does_not_turn_verification_off(untrusted_https,
     # requests reads REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE; an empty value must not mean "off".
     monkeypatch.setenv("CURL_CA_BUNDLE", "")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
-    client = mcp_sync.Client(
-        untrusted_https.url("/mcp", scheme="https"), protocol_version="2025-11-25", timeout=5
-    )
-    try:
-        with pytest.raises(mcp_sync.TransportError):
-            client.connect()
-    finally:
-        client.close()
+    _connect_fails(untrusted_https.url("/mcp", scheme="https"), protocol_version="2025-11-25")
     assert untrusted_https.hits() == []
 
 
 def test_an_untrusted_certificate_error_names_certificate_verification(untrusted_https):
-    client = mcp_sync.Client(
-        untrusted_https.url("/mcp", scheme="https"), protocol_version="2025-11-25", timeout=5
+    error = _connect_fails(
+        untrusted_https.url("/mcp", scheme="https"), protocol_version="2025-11-25"
     )
-    try:
-        with pytest.raises(mcp_sync.TransportError) as info:
-            client.connect()
-    finally:
-        client.close()
-    said = str(info.value).lower()
+    said = str(error).lower()
     assert "certificate" in said and "verification" in said
 
 
