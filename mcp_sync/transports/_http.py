@@ -155,11 +155,11 @@ def chunks(
     if read1 is None and not encoding:
         # urllib3 before 2.2 has no read1, and its read() waits for the whole body on a
         # response without chunked framing; the underlying file's read1 does not.
-        fp_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
-        if fp_read1 is not None:
+        fp = getattr(raw, "_fp", None)
+        if getattr(fp, "read1", None) is not None:
 
             def read1(size: int, decode_content: bool = True) -> bytes:
-                return fp_read1(size)  # type: ignore[no-any-return]
+                return _plain_read1(fp, size)
 
     if read1 is not None and not getattr(raw, "chunked", False):
         # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
@@ -192,11 +192,29 @@ def chunks(
 _INFLATABLE = frozenset({"gzip", "x-gzip", "deflate"})
 
 
+def _plain_read1(fp: Any, size: int) -> bytes:
+    """One read from ``http.client``'s response under urllib3 1.26, as urllib3 2 reads.
+
+    ``http.client`` ends a body cut short of its Content-Length as if it were whole, and
+    fails with ``AttributeError`` when another thread closed the response mid-read:
+    both are a broken body here, as urllib3 2 reports them.
+    """
+    try:
+        data = bytes(fp.read1(size))
+    except (AttributeError, ValueError):
+        raise urllib3.exceptions.ProtocolError("the connection was closed") from None
+    if not data and size and (getattr(fp, "length", None) or 0) > 0:
+        raise urllib3.exceptions.ProtocolError(
+            f"the body ended {fp.length} bytes short of its Content-Length"
+        )
+    return data
+
+
 def _as_sent(raw: Any) -> Iterator[bytes]:
     """The body as the server sent it (still compressed), as it arrives."""
-    plain_read1 = getattr(getattr(raw, "_fp", None), "read1", None)
-    if plain_read1 is not None and not getattr(raw, "chunked", False):
-        return iter(lambda: bytes(plain_read1(READ_SIZE)), b"")
+    fp = getattr(raw, "_fp", None)
+    if getattr(fp, "read1", None) is not None and not getattr(raw, "chunked", False):
+        return iter(lambda: _plain_read1(fp, READ_SIZE), b"")
     pieces: Iterator[bytes] = raw.stream(READ_SIZE, decode_content=False)
     return pieces
 
@@ -228,6 +246,8 @@ def _inflate(sent: Iterator[bytes], encoding: str, clock: Optional[_ReadClock]) 
     rest = inflater.flush()
     if rest:
         yield rest
+    if gzip and not inflater.eof:
+        raise TransportError("the compressed body ended before its gzip trailer")
 
 
 # Error bodies are read only this far: enough for an excerpt and a JSON-RPC error.
