@@ -24,9 +24,10 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 from requests.auth import AuthBase
 
-from ..engine import raise_if_cancelled, waiting_for_person
+from ..engine import is_background, raise_if_cancelled, waiting_for_person
 from ..errors import (
     AuthorizationError,
+    AuthorizationRequired,
     ClientStateError,
     InsufficientScopeError,
     MetadataDiscoveryError,
@@ -119,6 +120,10 @@ def copy_error(error: AuthorizationError) -> AuthorizationError:
     return copy
 
 
+# How many times a caller's thread tries to authorize when background streams lead.
+_LEAD_TRIES = 3
+
+
 class _Flight:
     """One authorization in progress, which other threads wait for."""
 
@@ -126,6 +131,9 @@ class _Flight:
         self.done = threading.Event()
         self.error: Optional[BaseException] = None
         self.owner = threading.get_ident()  # the leading thread
+        # A background stream leads without asking anyone to sign in; a caller that
+        # waited for it signs in itself.
+        self.background = is_background()
 
 
 class OAuthBase(AuthBase):
@@ -518,10 +526,20 @@ class OAuthBase(AuthBase):
 
     def _authorize(self, kind: Step, challenge: Optional[Challenge], sent: Optional[str]) -> None:
         """Run one authorization step, or wait for the one another thread is running."""
+        # A background stream that led could not sign in: a caller then leads itself
+        # (a few times at most, should background streams keep leading first).
+        for attempt in range(_LEAD_TRIES):
+            if self._authorize_once(kind, challenge, sent, attempt + 1 < _LEAD_TRIES):
+                return
+
+    def _authorize_once(
+        self, kind: Step, challenge: Optional[Challenge], sent: Optional[str], may_lead: bool
+    ) -> bool:
+        """One try of :meth:`_authorize`; False when this thread should lead a new one."""
         with self._lock:
             current = self._header_value(self._token)
             if current is not None and current != sent and kind is not NONCE:
-                return  # another thread has got a new token since this request went out
+                return True  # another thread has got a new token since this request went out
             flight = self._flight
             leader = flight is None
             if flight is None:
@@ -532,8 +550,7 @@ class OAuthBase(AuthBase):
                     "storage must not send requests through the auth it serves"
                 )
         if not leader:
-            self._follow(flight)
-            return
+            return self._follow(flight, may_lead)
         try:
             self._run(kind, challenge)
         except BaseException as exc:
@@ -543,16 +560,28 @@ class OAuthBase(AuthBase):
             with self._lock:
                 self._flight = None
             flight.done.set()
+        return True
 
-    def _follow(self, flight: _Flight) -> None:
+    def _follow(self, flight: _Flight, may_lead: bool) -> bool:
         """Wait for another thread's authorization; a person may take a while, so the
-        wait does not count against this request's timeout, but a cancel ends it."""
+        wait does not count against this request's timeout, but a cancel ends it.
+
+        False when a background stream led and stopped short of a sign-in that this
+        thread, a caller's, may ask for.
+        """
         with waiting_for_person():
             while not flight.done.wait(0.2):
                 raise_if_cancelled()
         error = flight.error
         if error is None:
-            return
+            return True
+        if (
+            may_lead
+            and isinstance(error, AuthorizationRequired)
+            and flight.background
+            and not is_background()
+        ):
+            return False
         if isinstance(error, AuthorizationError):
             copy = copy_error(error)
             raise copy from error

@@ -1645,6 +1645,49 @@ def test_a_background_request_still_refreshes_an_expired_token(world, make_oauth
     assert len(world.authorization_requests) == 1
 
 
+def test_a_caller_waiting_for_a_background_stream_that_could_not_sign_in_signs_in_itself(
+    world, make_oauth, monkeypatch
+):
+    auth = make_oauth()
+    with requests.Session() as http:
+        assert http.get(MCP_URL, auth=auth).status_code == 200
+    world.valid.clear()  # the server forgets the token; the refresh is refused too
+    world.auth.token_script.append(json_answer({"error": "invalid_grant"}, 400))
+    waiters = FlightWaiters(monkeypatch)
+    refreshing = threading.Event()
+    run = auth._run
+
+    def run_once_the_caller_waits(kind, challenge):
+        if engine.is_background():
+            refreshing.set()  # the background stream leads
+            waiters.wait_for(1)  # and the caller waits for it
+        return run(kind, challenge)
+
+    monkeypatch.setattr(auth, "_run", run_once_the_caller_waits)
+
+    def listener():
+        with engine.in_background():
+            return requests.get(MCP_URL, auth=auth, timeout=5)
+
+    outcome = []
+    background = threading.Thread(target=lambda: outcome.append(_outcome(listener)))
+    background.start()
+    assert refreshing.wait(5)
+    caller = requests.get(MCP_URL, auth=auth, timeout=5)
+    background.join(5)
+
+    assert caller.status_code == 200  # the caller signed in, though a background stream led
+    assert isinstance(outcome[0], AuthorizationError)
+    assert len(world.authorization_requests) == 2
+
+
+def _outcome(fetch):
+    try:
+        return fetch()
+    except BaseException as exc:
+        return exc
+
+
 # -- with mcp_sync.Client ------------------------------------------------------------------------
 
 

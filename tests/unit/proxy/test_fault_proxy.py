@@ -19,7 +19,6 @@ from typing import Any, Callable, Optional
 
 import pytest
 import requests
-import urllib3
 from support.fault_proxy import INJECT_KINDS, FaultProxy
 from support.testing_server_helpers import wait_for
 
@@ -29,7 +28,6 @@ from mcp_sync.testing import Context, MCPTestServer
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
 _META = "io.modelcontextprotocol/"
-URLLIB3_MAJOR = int(urllib3.__version__.split(".")[0])
 
 
 def proxy_threads() -> list[threading.Thread]:
@@ -415,12 +413,6 @@ def test_truncate_cuts_a_body_after_n_bytes(proxy):
     assert sse.content == b'event: message\ndata: {"js'  # a stream that ends with its connection
 
 
-@pytest.mark.xfail(
-    URLLIB3_MAJOR < 2,
-    reason="on urllib3 1.26 mcp_sync reads a body shorter than its Content-Length as whole",
-    raises=mcp_sync.ProtocolError,
-    strict=True,
-)
 def test_a_truncated_json_answer_is_a_transport_error(proxy, client_for):
     client = client_for(LEGACY)
     proxy.truncate(10, method="tools/list")

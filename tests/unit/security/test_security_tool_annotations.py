@@ -7,6 +7,7 @@ tool's claim to be read-only or idempotent.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
@@ -27,6 +28,9 @@ def test_server():
     server = MCPTestServer()
     runs: Counter = Counter()
     server.runs = runs  # type: ignore[attr-defined]
+    # Set once a tool's first run is over: the server runs it while it cuts the stream,
+    # so the client may hear of the cut first.
+    server.first_run_over = {name: threading.Event() for name in CLAIMS}  # type: ignore[attr-defined]
 
     def register(name: str) -> None:
         @server.tool(name=name, annotations=CLAIMS[name])
@@ -34,6 +38,7 @@ def test_server():
             runs[name] += 1
             if runs[name] == 1 and ctx.era == "legacy":
                 server.expire_sessions()  # the session goes with the cut stream
+            server.first_run_over[name].set()  # type: ignore[attr-defined]
             return f"{name} ran"
 
     for name in CLAIMS:
@@ -57,6 +62,7 @@ def test_a_cut_tool_call_is_not_resent_whatever_its_annotations_claim(test_serve
         with pytest.raises(mcp_sync.TransportError) as info:
             client.call_tool(name)
         assert not isinstance(info.value, mcp_sync.SessionExpiredError)
+        assert test_server.first_run_over[name].wait(5)
         assert test_server.runs[name] == 1
         assert test_server.count("tools/call") == 1
         # The client recovers for the next call, which runs once.
