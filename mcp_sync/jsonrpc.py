@@ -147,6 +147,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Built once: json.loads and json.dumps build a new one per call when given options.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def json_text(payload: bytes) -> Union[str, bytes]:
+    """The text of a JSON body, decoded as ``json.loads`` decodes bytes.
+
+    Handing :func:`parse_payload` the text instead of the bytes lets a large body's
+    bytes go before it is parsed. Bytes that do not decode are returned as they are,
+    for :func:`parse_payload` to report.
+    """
+    try:
+        return payload.decode(json.detect_encoding(payload), "surrogatepass")
+    except UnicodeDecodeError:
+        return payload
+
+
 def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> list[Message]:
     """Decode one HTTP body, SSE ``data`` or stdio line into its messages.
 
@@ -155,7 +173,9 @@ def parse_payload(payload: Union[bytes, str], *, allow_batch: bool = False) -> l
     malformed JSON or a message of the wrong shape.
     """
     try:
-        obj = json.loads(payload, parse_constant=_reject_constant)
+        if not isinstance(payload, str):
+            payload = payload.decode(json.detect_encoding(payload), "surrogatepass")
+        obj = _DECODER.decode(payload)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError(
             f"malformed JSON from server ({exc})", body_excerpt=excerpt(payload)
@@ -207,9 +227,7 @@ def encode(message: Union[dict[str, Any], list[dict[str, Any]]]) -> bytes:
     :class:`TypeError` for values that are not JSON types.
     """
     try:
-        return json.dumps(
-            message, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return _ENCODER.encode(message).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("the message holds a string that is not valid Unicode") from None
     except ValueError as exc:

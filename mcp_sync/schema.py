@@ -1,15 +1,18 @@
 """Checking a tool's structured result against its ``outputSchema`` (optional extra).
 
-Validation needs the ``jsonschema`` package (``pip install mcp-sync[jsonschema]``);
-without it, results are returned unchecked. Schemas are used exactly as the server
-sent them, and a ``$ref`` is never fetched over the network.
+Schemas made of the common keywords (``type``, ``properties``, ``required``,
+``items``, ``enum``, bounds and the like) are checked by mcp_sync itself. Others
+need the ``jsonschema`` package (``pip install mcp-sync[jsonschema]``); without it,
+their results are returned unchecked. Schemas are used exactly as the server sent
+them, and a ``$ref`` is never fetched over the network.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from ._schema_lite import Failure, compile_schema
 from .errors import ProtocolError
 
 __all__ = ["OutputSchemaError", "validate_structured_content"]
@@ -39,22 +42,31 @@ def _no_retrieval(uri: str) -> Any:
     raise LookupError(f"mcp_sync does not fetch schemas ({uri})")
 
 
-def validate_structured_content(tool: str, schema: Any, value: Any) -> Optional[bool]:
-    """Check ``value`` against ``schema``; True if it matches, None if it cannot be checked.
+class _CannotCheck(Exception):
+    """The schema cannot be applied (it refers outside itself)."""
 
-    Raises :class:`OutputSchemaError` on a mismatch. The dialect is the schema's
-    ``$schema`` (2020-12 when absent).
-    """
-    try:
-        import jsonschema
-        import referencing
-        import referencing.exceptions
-    except ImportError:
-        return None
-    if not isinstance(schema, dict):
-        return None
+
+Check = Callable[[Any], Optional[Failure]]
+
+# Checkers built so far: id(schema) -> (schema, checker, or None when the schema cannot
+# be checked here). The schema is held so that its id is not reused while cached.
+# Every calling thread reads and fills it; a race only builds one checker twice.
+_checkers: dict[int, tuple[Any, Optional[Check]]] = {}
+_CACHED_CHECKERS = 1024
+
+
+def _jsonschema_checker(tool: str, schema: dict[str, Any]) -> Optional[Check]:
+    """A checker backed by the jsonschema package; raises ImportError without it."""
+    import jsonschema
+    import referencing
+    import referencing.exceptions
+
     dialect = schema.get("$schema", _DIALECT_2020_12)
-    cls = jsonschema.validators.validator_for({"$schema": dialect}, default=None)
+    cls = (
+        jsonschema.validators.validator_for({"$schema": dialect}, default=None)
+        if isinstance(dialect, str)
+        else None
+    )
     if cls is None:  # an unknown dialect: say so rather than guess
         log.warning(
             "mcp_sync: cannot check tool %r: unsupported JSON Schema dialect %r", tool, dialect
@@ -62,14 +74,59 @@ def validate_structured_content(tool: str, schema: Any, value: Any) -> Optional[
         return None
     registry: Any = referencing.Registry(retrieve=_no_retrieval)
     validator = cls(schema, registry=registry)
-    try:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-    except (referencing.exceptions.Unresolvable, LookupError) as exc:
-        log.warning(
-            "mcp_sync: cannot check tool %r: its outputSchema refers outside itself (%s)", tool, exc
-        )
+
+    def check(value: Any) -> Optional[Failure]:
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        except (referencing.exceptions.Unresolvable, LookupError) as exc:
+            raise _CannotCheck(f"its outputSchema refers outside itself ({exc})") from None
+        if error is None:
+            return None
+        return Failure("".join(f"/{part}" for part in error.absolute_path), error.message)
+
+    return check
+
+
+def _checker_for(tool: str, schema: dict[str, Any]) -> Optional[Check]:
+    """The checker of ``schema``, built once per schema object; None if it has none."""
+    cached = _checkers.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    check = compile_schema(schema)
+    if check is None:
+        try:
+            check = _jsonschema_checker(tool, schema)
+        except ImportError:
+            log.debug(
+                "mcp_sync: tool %r has an outputSchema that needs the jsonschema package", tool
+            )
+    if len(_checkers) >= _CACHED_CHECKERS:
+        _checkers.clear()
+    _checkers[id(schema)] = (schema, check)
+    return check
+
+
+def validate_structured_content(tool: str, schema: Any, value: Any) -> Optional[bool]:
+    """Check ``value`` against ``schema``; True if it matches, None if it cannot be checked.
+
+    Raises :class:`OutputSchemaError` on a mismatch. The dialect is the schema's
+    ``$schema`` (2020-12 when absent). Common schemas are checked by mcp_sync itself;
+    others need the ``jsonschema`` package. The checker is built once per schema
+    object: a schema must not be changed in place after its first use.
+    """
+    if not isinstance(schema, dict):
         return None
-    if error is not None:
-        path = "".join(f"/{part}" for part in error.absolute_path)
-        raise OutputSchemaError(tool, path, error.message)
+    check = _checker_for(tool, schema)
+    if check is None:
+        return None
+    try:
+        failure = check(value)
+    except _CannotCheck as exc:
+        log.warning("mcp_sync: cannot check tool %r: %s", tool, exc)
+        return None
+    except RecursionError:
+        log.warning("mcp_sync: cannot check tool %r: its result is nested too deeply", tool)
+        return None
+    if failure is not None:
+        raise OutputSchemaError(tool, failure.path, failure.reason)
     return True

@@ -29,6 +29,10 @@ __all__ = ["SSEEvent", "iter_sse"]
 
 _BOM = b"\xef\xbb\xbf"
 _BLOCK_END = b"\n\n"
+_COLON = ord(":")
+_SPACE = ord(" ")
+# Pieces this long go to sseclient-py's stitcher a line at a time.
+_LARGE = 1 << 20
 
 
 class SSEEvent:
@@ -88,16 +92,28 @@ def _parse_block(block: bytes) -> Optional[SSEEvent]:
     event_id: Optional[str] = None
     retry: Optional[int] = None
     seen = False
-    for raw_line in block.split(b"\n"):
-        if not raw_line or raw_line.startswith(b":"):
+    # Names and values are decoded straight from the block: a megabyte data line is
+    # copied once, into its value, not into a line first.
+    view = memoryview(block)
+    start = 0
+    size = len(block)
+    while start < size:
+        end = block.find(b"\n", start)
+        if end < 0:
+            end = size
+        line_start, start = start, end + 1
+        if end == line_start or block[line_start] == _COLON:
             continue
+        colon = block.find(b":", line_start, end)
+        name_end = end if colon < 0 else colon
+        value_start = end if colon < 0 else colon + 1
+        if value_start < end and block[value_start] == _SPACE:
+            value_start += 1
         try:
-            line = raw_line.decode("utf-8")
+            name = str(view[line_start:name_end], "utf-8")
+            value = str(view[value_start:end], "utf-8")
         except UnicodeDecodeError:
             raise ProtocolError("event stream is not valid UTF-8") from None
-        name, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
-            value = value[1:]
         if name == "data":
             if data is None:
                 data = []
@@ -116,8 +132,15 @@ def _parse_block(block: bytes) -> Optional[SSEEvent]:
     return SSEEvent(event, None if data is None else "\n".join(data), event_id, retry)
 
 
-def _bounded(chunks: Iterable[bytes], max_event_size: int) -> Iterator[bytes]:
-    """Pass LF-only chunks on, failing once the block not yet ended is over the limit."""
+def _in_blocks(chunks: Iterable[bytes], max_event_size: Optional[int]) -> Iterator[bytes]:
+    """Pass LF-only chunks on, holding back those that end no block.
+
+    sseclient-py's stitcher adds each piece of an unfinished block to a growing bytes
+    object, which costs the square of the block's size when a large event arrives in
+    many chunks; held back and joined here, a block reaches it in one piece. Fails
+    once the block not yet ended is over ``max_event_size`` (``None``: no limit).
+    """
+    held: list[bytes] = []
     pending = 0  # bytes since the last block end ("\n\n"), which may span two chunks
     ended_with_newline = False
     for chunk in chunks:
@@ -125,13 +148,33 @@ def _bounded(chunks: Iterable[bytes], max_event_size: int) -> Iterator[bytes]:
         if end >= 0:
             pending = len(chunk) - (end + len(_BLOCK_END))
         elif ended_with_newline and chunk.startswith(b"\n"):
+            end = 0
             pending = len(chunk) - 1
         else:
             pending += len(chunk)
-        if pending > max_event_size:
+        if max_event_size is not None and pending > max_event_size:
             raise MessageTooLarge(max_event_size, "an event")
         ended_with_newline = chunk.endswith(b"\n")
-        yield chunk
+        if end < 0:
+            held.append(chunk)
+            continue
+        if held:
+            held.append(chunk)
+            chunk = b"".join(held)
+            held = []
+        if len(chunk) < _LARGE:
+            yield chunk
+            continue
+        # The stitcher copies a piece's lines before it adds them up: a large piece goes
+        # a line at a time, each handed over whole and not kept here, so that one copy
+        # of a large event is alive, not three.
+        lines = chunk.splitlines(True)
+        del chunk
+        lines.reverse()
+        while lines:
+            yield lines.pop()
+    if held:
+        yield b"".join(held)
 
 
 def iter_sse(chunks: Iterable[bytes], max_event_size: Optional[int] = None) -> Iterator[SSEEvent]:
@@ -142,10 +185,7 @@ def iter_sse(chunks: Iterable[bytes], max_event_size: Optional[int] = None) -> I
     on bytes that are not UTF-8, and :class:`~mcp_sync.MessageTooLarge` when one event
     grows past ``max_event_size`` bytes (``None``: no limit) before it ends.
     """
-    lines = _one_line_ending(_without_bom(chunks))
-    if max_event_size is not None:
-        lines = _bounded(lines, max_event_size)
-    framer = _SSEClient(lines)
+    framer = _SSEClient(_in_blocks(_one_line_ending(_without_bom(chunks)), max_event_size))
     # sseclient-py's block stitcher; the field parsing above replaces its events().
     read_blocks: Callable[[], Iterator[bytes]] = getattr(framer, "_read")  # noqa: B009
     for block in read_blocks():

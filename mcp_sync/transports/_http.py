@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import os
 import socket
 import ssl
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -106,6 +108,41 @@ def abort_response(response: requests.Response) -> None:
     response.close()
 
 
+# After its answer, a stream's end is awaited this long in all and read this far and in
+# this many pieces at most.
+STREAM_END_WAIT = 0.05
+STREAM_END_LIMIT = 65536
+STREAM_END_PIECES = 8
+
+
+def finish_stream(response: requests.Response) -> None:
+    """Read what is left of a call's stream once its answer arrived, briefly.
+
+    A server closes the stream right after the answer; reading that end puts the
+    connection back in the pool for the next call, where closing it unread would cost
+    the next call a new connection. A stream that does not end at once is cut, as
+    before, unread. Never raises.
+    """
+    raw = response.raw
+    if not getattr(raw, "chunked", False) and getattr(raw, "length_remaining", None) is None:
+        return  # the body ends with the connection: nothing to keep
+    sock = socket_of(response)
+    if sock is None:
+        return
+    deadline = time.monotonic() + STREAM_END_WAIT
+    try:
+        sock.settimeout(STREAM_END_WAIT)
+        seen = 0
+        for count, piece in enumerate(raw.stream(READ_SIZE, decode_content=False), 1):
+            seen += len(piece)
+            left = deadline - time.monotonic()
+            if seen > STREAM_END_LIMIT or count >= STREAM_END_PIECES or left <= 0:
+                return  # a server that trickles: cut it, as before
+            sock.settimeout(left)
+    except Exception:  # whatever breaks here, the response is closed next
+        return
+
+
 class _ReadClock:
     """Keeps a streamed read's socket timeout at the time its call has left.
 
@@ -155,11 +192,17 @@ def chunks(
     if read1 is None and not encoding:
         # urllib3 before 2.2 has no read1, and its read() waits for the whole body on a
         # response without chunked framing; the underlying file's read1 does not.
-        fp = getattr(raw, "_fp", None)
+        fp: Any = getattr(raw, "_fp", None)
         if getattr(fp, "read1", None) is not None:
 
             def read1(size: int, decode_content: bool = True) -> bytes:
-                return _plain_read1(fp, size)
+                data = _plain_read1(fp, size)
+                if not data and getattr(fp, "length", None) == 0:
+                    # Read to its Content-Length behind urllib3's back: give the
+                    # connection back to the pool as urllib3 would have.
+                    fp.close()
+                    raw.release_conn()
+                return data
 
     if read1 is not None and not getattr(raw, "chunked", False):
         # Without chunked framing iter_content holds events back; read1 (urllib3 2.2+) does not.
@@ -426,10 +469,81 @@ def url_origin(url: str) -> tuple[str, str, int]:
     return scheme, (parts.host or "").lower(), port
 
 
+class _Unchanged(requests.auth.AuthBase):
+    """No credentials: stands where requests would otherwise look in ~/.netrc again."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+_UNCHANGED = _Unchanged()
+# Server URLs whose environment a session remembers (more are read afresh).
+_ENVIRONMENT_ENTRIES = 16
+
+
+class _Environment:
+    """What the environment says for one URL: proxies, a CA bundle, .netrc credentials."""
+
+    __slots__ = ("ca_bundle", "netrc", "proxies", "url_credentials")
+
+    def __init__(self, url: str) -> None:
+        self.proxies: dict[str, str] = requests.utils.get_environ_proxies(url)
+        self.ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.netrc: Optional[tuple[str, str]] = requests.utils.get_netrc_auth(url)
+        self.url_credentials = any(requests.utils.get_auth_from_url(url))
+
+
 class _SameOriginSession(requests.Session):
     """Follows redirects only on the server's own origin (or up from http to https on the
     same host): a redirect elsewhere would carry the session id, the headers the user
-    set and the request body to a server nobody chose."""
+    set and the request body to a server nobody chose.
+
+    It reads the environment (proxy variables, ``REQUESTS_CA_BUNDLE``, ~/.netrc) once per
+    server URL, where requests reads it again on every request.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        # URL -> its _Environment. Any sending thread reads and fills it; a race only
+        # reads one URL's environment twice.
+        self._environments: dict[str, _Environment] = {}
+
+    def _environment(self, url: str) -> _Environment:
+        found = self._environments.get(url)
+        if found is None:
+            found = _Environment(url)
+            if len(self._environments) >= _ENVIRONMENT_ENTRIES:
+                self._environments.clear()
+            self._environments[url] = found
+        return found
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if self.trust_env and not request.auth and not self.auth:
+            found = self._environment(request.url)
+            if found.netrc:
+                request.auth = found.netrc
+            elif not found.url_credentials:
+                request.auth = _UNCHANGED  # requests would look in ~/.netrc again
+        return super().prepare_request(request)
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if not self.trust_env or (proxies and "no_proxy" in proxies):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        found = self._environment(url)
+        proxies = dict(proxies or ())
+        for scheme, proxy in found.proxies.items():
+            proxies.setdefault(scheme, proxy)
+        if (verify is True or verify is None) and found.ca_bundle:
+            verify = found.ca_bundle
+        merged = {**self.proxies, **proxies}
+        return {
+            "proxies": {k: v for k, v in merged.items() if v is not None},
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
+        }
 
     def get_redirect_target(self, resp: requests.Response) -> Optional[str]:
         target = super().get_redirect_target(resp)

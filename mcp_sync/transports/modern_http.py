@@ -36,6 +36,7 @@ from ._http import (
     abort_response,
     chunks,
     content_type,
+    finish_stream,
     is_timeout,
     never_connected,
     new_http,
@@ -211,12 +212,17 @@ class ModernHTTPTransport(Transport):
             self._read_stream(response, call)
         elif kind == JSON:
             try:
-                body = read_body(
-                    response, call.check, max_size=self.max_message_size, remaining=call.remaining
+                text = jsonrpc.json_text(
+                    read_body(
+                        response,
+                        call.check,
+                        max_size=self.max_message_size,
+                        remaining=call.remaining,
+                    )
                 )
             except TransportError as exc:
                 raise StreamBroken(f"the answer to {method} broke off", 0) from exc
-            self._deliver(body, call)
+            self._deliver(text, call)
             if not call.done:
                 raise ProtocolError(f"the server's JSON answer to {method} held no response to it")
         else:
@@ -235,6 +241,7 @@ class ModernHTTPTransport(Transport):
                 if event.data:
                     self._deliver(event.data, call)
                     if call.done:
+                        finish_stream(response)
                         return
         except CallInterrupted:
             raise

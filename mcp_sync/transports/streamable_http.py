@@ -41,6 +41,7 @@ from ._http import (
     abort_response,
     chunks,
     content_type,
+    finish_stream,
     header_safe,
     is_timeout,
     new_http,
@@ -301,11 +302,13 @@ class StreamableHTTPTransport(Transport):
                 self._read_call_stream(response, call, snap)
             elif kind == JSON:
                 self._deliver(
-                    read_body(
-                        response,
-                        call.check,
-                        max_size=self.max_message_size,
-                        remaining=call.remaining,
+                    jsonrpc.json_text(
+                        read_body(
+                            response,
+                            call.check,
+                            max_size=self.max_message_size,
+                            remaining=call.remaining,
+                        )
                     ),
                     call,
                 )
@@ -345,6 +348,7 @@ class StreamableHTTPTransport(Transport):
                     if event.data:
                         self._deliver(event.data, call)
                         if call.done:
+                            finish_stream(response)
                             return
             except CallInterrupted:
                 raise
