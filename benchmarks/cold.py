@@ -20,6 +20,7 @@ def floor(url: str, era: str) -> int:
     import requests
 
     http = requests.Session()
+    http.trust_env = False  # nothing from the environment, read on every request otherwise
     base = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     headers = dict(base)
     meta = {

@@ -7,7 +7,8 @@ worker process loads only its own client.
 ``floor``
     A bare ``requests.Session`` that sends by hand what mcp_sync sends: the same
     headers, the same compact JSON, the same ``_meta`` on 2026-07-28 requests. It
-    reads whole bodies and checks nothing: the least a client can do.
+    reads whole bodies, checks nothing and reads nothing from the environment: the
+    least a client can do.
 ``mcp_sync``
     ``mcp_sync.Client``, as installed, with ``jsonschema`` importable (the official
     client needs it). It checks each result against the tool's ``outputSchema``, by
@@ -59,6 +60,9 @@ class Floor:
         self.era = era
         self.client_info = client_info
         self.http = requests.Session()
+        # Nothing from the environment (proxy variables, CA bundle, ~/.netrc): a loopback
+        # server needs none, and requests would read it again on every request.
+        self.http.trust_env = False
         # As many pooled connections as mcp_sync keeps, so 32 threads reuse theirs too
         # (the default pool of 10 would open and drop connections past the tenth).
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=64)

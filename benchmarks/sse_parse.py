@@ -13,7 +13,9 @@ Three readers go over the same bytes:
     the events and their JSON-RPC messages, what the transports do for each event;
 ``bare split``
     a floor: ``bytes.split`` on the blank lines and ``json.loads`` of each data line,
-    which assumes every event is whole and well formed.
+    which assumes every event is whole and well formed;
+``bare split, no JSON``
+    the same without ``json.loads``: the floor of ``iter_sse`` alone.
 """
 
 from __future__ import annotations
@@ -72,19 +74,29 @@ def read_messages(chunks: list[bytes]) -> int:
     return count
 
 
-def bare_split(chunks: list[bytes]) -> int:
-    def blocks(chunks: list[bytes]) -> Iterator[bytes]:
-        rest = b""
-        for chunk in chunks:
-            rest += chunk
-            *done, rest = rest.split(b"\r\n\r\n")
-            yield from done
+def _bare_blocks(chunks: list[bytes]) -> Iterator[bytes]:
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *done, rest = rest.split(b"\r\n\r\n")
+        yield from done
 
+
+def bare_split(chunks: list[bytes]) -> int:
     count = 0
-    for block in blocks(chunks):
+    for block in _bare_blocks(chunks):
         for line in block.split(b"\r\n"):
             if line.startswith(b"data:"):
                 json.loads(line[5:])
+                count += 1
+    return count
+
+
+def bare_split_no_json(chunks: list[bytes]) -> int:
+    count = 0
+    for block in _bare_blocks(chunks):
+        for line in block.split(b"\r\n"):
+            if line.startswith(b"data:"):
                 count += 1
     return count
 
@@ -93,6 +105,12 @@ READERS: dict[str, Callable[[list[bytes]], int]] = {
     "iter_sse": read_events,
     "iter_sse + parse_payload": read_messages,
     "bare split": bare_split,
+    "bare split, no JSON": bare_split_no_json,
+}
+#: The floor each reader is compared with: the one doing the same work.
+FLOORS = {
+    "iter_sse": "bare split, no JSON",
+    "iter_sse + parse_payload": "bare split",
 }
 
 
