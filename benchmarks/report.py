@@ -24,9 +24,14 @@ def med(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def per_round(figures: dict[str, Any], name: str, key: str, base: str = "floor") -> list[float]:
+    """``name``'s figure divided by ``base``'s in the same round, for each round."""
+    return [a / b for a, b in zip(figures[name][key], figures[base][key])]
+
+
 def ratio(figures: dict[str, Any], name: str, key: str, base: str = "floor") -> float:
     """Median of the per-round ratios of ``name`` to ``base``."""
-    return med([a / b for a, b in zip(figures[name][key], figures[base][key])])
+    return med(per_round(figures, name, key, base))
 
 
 def table(header: list[str], rows: list[list[str]], align: str = "") -> str:

@@ -410,12 +410,6 @@ def sse(s: Settings) -> dict[str, Any]:
 # --------------------------------------------------------------------------- verdicts
 
 
-def paired(results: dict[str, Any], name: str, key: str, base: str = "floor") -> list[float]:
-    """``name``'s figure divided by the base's in the same round, for each round."""
-    mine, theirs = results[name][key], results[base][key]
-    return [a / b for a, b in zip(mine, theirs)]
-
-
 @dataclass
 class Target:
     what: str
@@ -440,12 +434,20 @@ def targets(res: dict[str, Any]) -> list[Target]:
             pc = res["per_call"][era]
             out.append(
                 Target(
-                    "per call, wall time vs floor", era, paired(pc, "mcp_sync", "wall"), 1.15, True
+                    "per call, wall time vs floor",
+                    era,
+                    report.per_round(pc, "mcp_sync", "wall"),
+                    1.15,
+                    True,
                 )
             )
             out.append(
                 Target(
-                    "per call, client CPU vs floor", era, paired(pc, "mcp_sync", "cpu"), 1.30, True
+                    "per call, client CPU vs floor",
+                    era,
+                    report.per_round(pc, "mcp_sync", "cpu"),
+                    1.30,
+                    True,
                 )
             )
     if "imports" in res:
@@ -459,7 +461,7 @@ def targets(res: dict[str, Any]) -> list[Target]:
                 Target(
                     "whole script, wall time vs floor",
                     era,
-                    paired(c, "mcp_sync", "wall"),
+                    report.per_round(c, "mcp_sync", "wall"),
                     1.5,
                     True,
                 )
@@ -468,7 +470,7 @@ def targets(res: dict[str, Any]) -> list[Target]:
                 Target(
                     "whole script, peak RSS vs floor",
                     era,
-                    paired(c, "mcp_sync", "rss_kib"),
+                    report.per_round(c, "mcp_sync", "rss_kib"),
                     1.3,
                     True,
                 )
@@ -496,7 +498,7 @@ def targets(res: dict[str, Any]) -> list[Target]:
                     Target(
                         f"throughput, {threads} threads vs floor",
                         era,
-                        paired(tp, "mcp_sync", "rate"),
+                        report.per_round(tp, "mcp_sync", "rate"),
                         0.95,
                         False,
                     )
